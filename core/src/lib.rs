@@ -28,3 +28,7 @@ pub use connection_string::{ConnectionString, Credential};
 pub use identity::Identity;
 pub use message::{Message, SystemProperties, MAX_BODY_BYTES, MAX_TOPIC_BYTES, SECURITY_INTERFACE_ID};
 pub use schema::ValidationMode;
+pub mod client;
+pub mod runtime;
+
+pub use client::{Client, ClientOptions, ConnectionState, QueuePolicy, Transport};

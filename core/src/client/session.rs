@@ -1,0 +1,343 @@
+//! One MQTT session: the task that drives rumqttc's event loop, and its watchdog.
+//!
+//! The task is the only owner of the [`EventLoop`]; senders talk to it through rumqttc's
+//! request channel and learn their outcome through the [`Tracker`]. The task reconnects with
+//! back-off after a lost connection, signs a fresh token for every connection attempt, and
+//! reconnects on purpose before a token expires. Unacknowledged publishes are re-sent after
+//! every reconnect, whether or not the broker kept the session.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rumqttc::{AsyncClient, ConnectionError, Event, EventLoop, NetworkOptions, Outgoing, Packet};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::sas::unix_now;
+
+use super::connect::Endpoint;
+use super::options::Backoff;
+use super::state::ConnectionState;
+use super::tracker::Tracker;
+
+/// Flags the client and the watchdog raise for the session task.
+#[derive(Default)]
+pub(crate) struct Control {
+    /// A graceful disconnect is under way: the next DISCONNECT or error ends the task.
+    closing: AtomicBool,
+    /// The watchdog asked for a reconnect (token renewal or PUBACK timeout).
+    reconnect_now: AtomicBool,
+}
+
+pub(crate) struct Session {
+    pub client: AsyncClient,
+    pub tracker: Arc<Tracker>,
+    control: Arc<Control>,
+    /// `None` until the first connection attempt ends, then its outcome.
+    first_outcome: watch::Receiver<Option<Result<()>>>,
+    task: JoinHandle<()>,
+    watchdog: JoinHandle<()>,
+}
+
+/// What the session task needs besides the event loop.
+pub(crate) struct SessionConfig {
+    pub endpoint: Arc<Endpoint>,
+    pub state: Arc<watch::Sender<ConnectionState>>,
+    pub backoff: Backoff,
+    pub puback_timeout: Duration,
+    pub connect_timeout: Duration,
+}
+
+impl Session {
+    /// Starts a session on the shared runtime; it connects in the background.
+    pub fn start(config: SessionConfig) -> Arc<Session> {
+        let (password, expiry) = config.endpoint.password();
+        let mqtt_options = config.endpoint.mqtt_options(&password);
+        let (client, mut eventloop) = AsyncClient::new(mqtt_options, config.endpoint.request_capacity());
+        let mut network = NetworkOptions::new();
+        network.set_connection_timeout(config.connect_timeout.as_secs().max(1));
+        eventloop.set_network_options(network);
+
+        let tracker = Arc::new(Tracker::default());
+        let control = Arc::new(Control::default());
+        let (outcome_tx, first_outcome) = watch::channel(None);
+        let renew_at = Arc::new(std::sync::atomic::AtomicU64::new(u64::MAX));
+        let handle = crate::runtime::handle();
+        let task = handle.spawn(run(
+            eventloop,
+            config.endpoint.clone(),
+            tracker.clone(),
+            control.clone(),
+            config.state.clone(),
+            outcome_tx,
+            config.backoff,
+            expiry,
+            renew_at.clone(),
+        ));
+        let watchdog = handle.spawn(watchdog(
+            client.clone(),
+            tracker.clone(),
+            control.clone(),
+            config.puback_timeout,
+            renew_at,
+        ));
+        Arc::new(Session { client, tracker, control, first_outcome, task, watchdog })
+    }
+
+    /// Waits for the first connection attempt to end.
+    pub async fn first_outcome(&self) -> Result<()> {
+        let mut rx = self.first_outcome.clone();
+        let outcome = match rx.wait_for(Option::is_some).await {
+            Ok(outcome) => outcome.clone().unwrap_or(Ok(())),
+            Err(_) => Err(Error::new(ErrorKind::Closed, "the client was closed while connecting")),
+        };
+        outcome
+    }
+
+    /// Graceful end: waits (up to `flush_timeout`) for outstanding sends to be acknowledged,
+    /// sends DISCONNECT, then stops. Sends still outstanding fail with `error`.
+    pub async fn shutdown(&self, flush_timeout: Duration, error: Error) {
+        let deadline = Instant::now() + flush_timeout;
+        while self.tracker.outstanding() > 0 && Instant::now() < deadline && !self.task.is_finished() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        self.control.closing.store(true, Ordering::SeqCst);
+        if self.client.try_disconnect().is_ok() {
+            let waited = Instant::now();
+            while !self.task.is_finished() && waited.elapsed() < Duration::from_secs(2) {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+        self.abort(error);
+    }
+
+    /// Immediate end: stops the task; outstanding sends fail with `error`.
+    pub fn abort(&self, error: Error) {
+        self.control.closing.store(true, Ordering::SeqCst);
+        self.task.abort();
+        self.watchdog.abort();
+        self.tracker.close(&error);
+    }
+
+    /// Whether the session task has ended (first connect failed, or shut down).
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.task.abort();
+        self.watchdog.abort();
+    }
+}
+
+/// When to renew a token that expires at `expiry`: a fifth of its lifetime early, at least two
+/// minutes early (the SDKs renew 120 to 900 s before expiry).
+fn renewal_time(expiry: u64) -> u64 {
+    let now = unix_now();
+    let lifetime = expiry.saturating_sub(now);
+    expiry.saturating_sub((lifetime / 5).max(120).min(lifetime / 2))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run(
+    mut eventloop: EventLoop,
+    endpoint: Arc<Endpoint>,
+    tracker: Arc<Tracker>,
+    control: Arc<Control>,
+    state: Arc<watch::Sender<ConnectionState>>,
+    first_outcome: watch::Sender<Option<Result<()>>>,
+    backoff: Backoff,
+    mut expiry: Option<u64>,
+    renew_at: Arc<std::sync::atomic::AtomicU64>,
+) {
+    let mut established = false;
+    let mut attempt: u32 = 0;
+    state.send_replace(ConnectionState::Connecting);
+    loop {
+        let connecting = eventloop.network.is_none();
+        let saved = if connecting {
+            if established {
+                // Every connection attempt presents a fresh token.
+                let (password, new_expiry) = endpoint.password();
+                eventloop.mqtt_options.set_credentials(endpoint.username.clone(), password);
+                expiry = new_expiry;
+            }
+            // rumqttc drops its re-send queue when the broker kept no session; keep it, so
+            // nothing accepted is lost (delivery is at-least-once).
+            std::mem::take(&mut eventloop.pending)
+        } else {
+            VecDeque::new()
+        };
+        let event = eventloop.poll().await;
+        if connecting {
+            let mut restored = saved;
+            restored.extend(eventloop.pending.drain(..));
+            eventloop.pending = restored;
+        }
+        match event {
+            Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                established = true;
+                attempt = 0;
+                if let Some(e) = expiry.filter(|_| endpoint.can_renew()) {
+                    renew_at.store(renewal_time(e), Ordering::Relaxed);
+                }
+                tracing::info!(client_id = %endpoint.client_id, address = %endpoint.address(), "connected");
+                state.send_replace(ConnectionState::Connected);
+                first_outcome.send_if_modified(|o| o.is_none() && { *o = Some(Ok(())); true });
+            }
+            Ok(Event::Outgoing(Outgoing::Publish(pkid))) => tracker.on_publish(pkid),
+            Ok(Event::Incoming(Packet::PubAck(ack))) => tracker.on_puback(ack.pkid),
+            Ok(Event::Outgoing(Outgoing::AwaitAck(pkid))) => tracker.on_collision(pkid),
+            Ok(Event::Outgoing(Outgoing::Disconnect)) if control.closing.load(Ordering::SeqCst) => break,
+            Ok(_) => {}
+            Err(e) => {
+                if control.closing.load(Ordering::SeqCst) {
+                    break;
+                }
+                let error = map_connection_error(&e, &endpoint, established);
+                if !established {
+                    tracing::warn!(client_id = %endpoint.client_id, "connect failed: {error}");
+                    tracker.close(&error);
+                    first_outcome.send_if_modified(|o| o.is_none() && { *o = Some(Err(error.clone())); true });
+                    state.send_replace(ConnectionState::Disconnected { reason: Some(error) });
+                    break;
+                }
+                if control.reconnect_now.swap(false, Ordering::SeqCst) {
+                    tracing::info!(client_id = %endpoint.client_id, "reconnecting on purpose (token renewal or PUBACK timeout)");
+                    state.send_replace(ConnectionState::Reconnecting { attempt: 0, reason: error });
+                    continue;
+                }
+                let delay = jittered(backoff.base_delay(attempt), backoff.jitter);
+                attempt = attempt.saturating_add(1);
+                tracing::warn!(client_id = %endpoint.client_id, attempt, delay_ms = delay.as_millis() as u64, "connection lost: {error}");
+                state.send_replace(ConnectionState::Reconnecting { attempt, reason: error });
+                tokio::time::sleep(delay).await;
+                continue;
+            }
+        }
+        if !connecting && unix_now() >= renew_at.load(Ordering::Relaxed) {
+            // Token renewal: drop the connection (re-send queue kept) and reconnect at once
+            // with a fresh token.
+            renew_at.store(u64::MAX, Ordering::Relaxed);
+            control.reconnect_now.store(false, Ordering::SeqCst);
+            tracing::info!(client_id = %endpoint.client_id, "renewing the SAS token");
+            eventloop.clean();
+        }
+    }
+    if !matches!(*state.borrow(), ConnectionState::Disconnected { .. }) {
+        state.send_replace(ConnectionState::Disconnected { reason: None });
+    }
+    let closed = Error::new(ErrorKind::Closed, "the client disconnected before the broker acknowledged this message");
+    // After this, the tracker refuses new sends, so none can slip into a dead session.
+    tracker.close(&closed);
+    first_outcome.send_if_modified(|o| {
+        o.is_none() && {
+            *o = Some(Err(Error::new(ErrorKind::Closed, "the client was closed while connecting")));
+            true
+        }
+    });
+}
+
+/// Wakes an idle session for what only time can trigger: a PUBACK that never came, a token
+/// about to expire. It fails late sends itself and asks the task to reconnect by sending a
+/// DISCONNECT (the only request that makes an idle rumqttc event loop act).
+async fn watchdog(
+    client: AsyncClient,
+    tracker: Arc<Tracker>,
+    control: Arc<Control>,
+    puback_timeout: Duration,
+    renew_at: Arc<std::sync::atomic::AtomicU64>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if control.closing.load(Ordering::SeqCst) {
+            return;
+        }
+        let expired = tracker.expire(puback_timeout, || {
+            Error::new(ErrorKind::Timeout, format!("no PUBACK within {} s", puback_timeout.as_secs_f64()))
+        });
+        // The task renews by itself when it sees traffic; give it a few seconds first.
+        let renewal_overdue = unix_now() >= renew_at.load(Ordering::Relaxed).saturating_add(5);
+        if (expired > 0 || renewal_overdue) && !control.reconnect_now.swap(true, Ordering::SeqCst) {
+            if renewal_overdue {
+                renew_at.store(u64::MAX, Ordering::Relaxed);
+            }
+            let _ = client.try_disconnect();
+        }
+    }
+}
+
+fn jittered(delay: Duration, jitter: f64) -> Duration {
+    let spread = (fastrand::f64() * 2.0 - 1.0) * jitter;
+    delay.mul_f64((1.0 + spread).max(0.0))
+}
+
+/// Turns rumqttc's error into iotsec's: which kind, and a message that says what to check.
+fn map_connection_error(e: &ConnectionError, endpoint: &Endpoint, established: bool) -> Error {
+    let address = endpoint.address();
+    if let ConnectionError::ConnectionRefused(code) = e {
+        let (number, meaning) = connack_meaning(*code);
+        return Error::refused(
+            number,
+            format!("{address} refused the connection: {meaning} (CONNACK {number}); check the device id and key"),
+        );
+    }
+    if let Some(tls) = find_rustls_error(e) {
+        let hint = match tls {
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer) => {
+                "; pass the CA that signed the server certificate (server_verification_cert / ca / IOTSEC_CA_FILE)"
+            }
+            rustls::Error::InvalidCertificate(_) => "; the server certificate does not match the host or is not valid",
+            _ => "",
+        };
+        return Error::new(ErrorKind::Tls, format!("TLS handshake with {} failed: {tls}{hint}", endpoint.host));
+    }
+    match e {
+        ConnectionError::Tls(t) => Error::new(ErrorKind::Tls, format!("TLS connection to {address} failed: {t}")),
+        ConnectionError::NetworkTimeout if !established => {
+            Error::new(ErrorKind::Timeout, format!("no CONNACK from {address} in time"))
+        }
+        ConnectionError::Io(io) if !established => {
+            Error::new(ErrorKind::ConnectionFailed, format!("cannot connect to {address}: {io}"))
+        }
+        other if !established => Error::new(ErrorKind::ConnectionFailed, format!("cannot connect to {address}: {other}")),
+        other => Error::new(ErrorKind::ConnectionLost, format!("connection to {address} lost: {other}")),
+    }
+}
+
+fn connack_meaning(code: rumqttc::ConnectReturnCode) -> (u8, &'static str) {
+    use rumqttc::ConnectReturnCode as C;
+    match code {
+        C::Success => (0, "accepted"),
+        C::RefusedProtocolVersion => (1, "unacceptable protocol version"),
+        C::BadClientId => (2, "identifier rejected"),
+        C::ServiceUnavailable => (3, "server unavailable"),
+        C::BadUserNamePassword => (4, "bad user name or password"),
+        C::NotAuthorized => (5, "not authorized"),
+    }
+}
+
+fn find_rustls_error(e: &ConnectionError) -> Option<&rustls::Error> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if let Some(inner) = io.get_ref() {
+                if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
+                    return Some(tls);
+                }
+            }
+        }
+        source = err.source();
+    }
+    None
+}

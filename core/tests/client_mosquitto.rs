@@ -1,0 +1,292 @@
+//! The client against a real mosquitto over TLS on 127.0.0.1: what the broker received is
+//! asserted byte for byte (topic, payload, QoS), and the CONNECT fields from mosquitto's log.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use iotsec::{Client, ClientOptions, ErrorKind, Message, Transport};
+use iotsec_testkit::{test_connection_string, Mosquitto, Recorder, GUIDE_MESSAGE, GUIDE_MESSAGE_VALID};
+
+const IFID: &str = "%24.ifid=urn%3Aazureiot%3ASecurity%3ASecurityAgent%3A1";
+
+struct Broker {
+    mosquitto: Mosquitto,
+    recorder: Recorder,
+    _dir: tempfile::TempDir,
+}
+
+fn broker() -> Broker {
+    let dir = tempfile::tempdir().unwrap();
+    let mosquitto = Mosquitto::start(dir.path()).unwrap();
+    let recorder = Recorder::start(mosquitto.plain_port, None).unwrap();
+    Broker { mosquitto, recorder, _dir: dir }
+}
+
+impl Broker {
+    fn options(&self) -> ClientOptions {
+        ClientOptions { ca_file: Some(self.mosquitto.pki.ca_cert.clone()), port: Some(self.mosquitto.tls_port), ..Default::default() }
+    }
+
+    fn client(&self, device: &str, module: Option<&str>) -> Client {
+        Client::from_connection_string(&test_connection_string(device, module), self.options()).unwrap()
+    }
+}
+
+fn golden_message() -> Message {
+    Message::new(GUIDE_MESSAGE_VALID)
+        .security()
+        .with_message_id("golden-msg-0001")
+        .with_content_type("application/json")
+        .with_content_encoding("utf-8")
+        .with_property("customProp", "customValue")
+}
+
+const GOLDEN_BAG: &str = "%24.mid=golden-msg-0001&%24.ct=application%2Fjson&%24.ce=utf-8&%24.ifid=urn%3Aazureiot%3ASecurity%3ASecurityAgent%3A1&customProp=customValue";
+
+#[tokio::test]
+async fn device_sends_golden_topic_payload_and_qos1_over_tls() {
+    let b = broker();
+    let client = b.client("dev-py", None);
+    client.connect().await.unwrap();
+    assert!(client.is_connected());
+    client.send_message(&golden_message()).await.unwrap();
+    let got = b.recorder.wait_for("devices/dev-py/", 1, Duration::from_secs(10));
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].topic, format!("devices/dev-py/messages/events/{GOLDEN_BAG}"));
+    assert_eq!(got[0].payload(), GUIDE_MESSAGE_VALID.as_bytes());
+    assert_eq!(got[0].qos, 1);
+    assert!(!got[0].retain);
+    client.disconnect().await.unwrap();
+
+    let connects = b.mosquitto.connections();
+    let (id, username) = connects.iter().find(|(id, _)| id == "dev-py").expect("mosquitto logged the CONNECT");
+    assert_eq!(id, "dev-py");
+    let agent = iotsec::topic::percent_encode(&iotsec::client::user_agent(None));
+    assert_eq!(username, &format!("localhost/dev-py/?api-version=2021-04-12&DeviceClientType={agent}"));
+    assert!(agent.starts_with("iotsec%2F0.1.0%20%28rust%20"), "{agent}");
+}
+
+#[tokio::test]
+async fn module_sends_golden_module_topic() {
+    let b = broker();
+    let client = Client::module_from_connection_string(&test_connection_string("dev-py", Some("mod1")), b.options()).unwrap();
+    client.send_message(&golden_message()).await.unwrap();
+    let got = b.recorder.wait_for("devices/dev-py/", 1, Duration::from_secs(10));
+    assert_eq!(got[0].topic, format!("devices/dev-py/modules/mod1/messages/events/{GOLDEN_BAG}"));
+    assert!(b.mosquitto.connections().iter().any(|(id, u)| id == "dev-py/mod1" && u.starts_with("localhost/dev-py/mod1/?api-version=2021-04-12&DeviceClientType=iotsec%2F")));
+    client.close().await;
+}
+
+#[tokio::test]
+async fn first_send_connects_and_security_flag_alone_gives_golden_topic() {
+    let b = broker();
+    let client = b.client("dev1", None);
+    assert!(!client.is_connected());
+    client.send_message(&Message::new(GUIDE_MESSAGE_VALID).security()).await.unwrap();
+    assert!(client.is_connected());
+    let got = b.recorder.wait_for("devices/dev1/", 1, Duration::from_secs(10));
+    assert_eq!(got[0].topic, format!("devices/dev1/messages/events/{IFID}"));
+    client.close().await;
+}
+
+#[tokio::test]
+async fn wrong_ca_gives_a_tls_error_naming_the_host() {
+    let b = broker();
+    let options = ClientOptions { ca_file: Some(b.mosquitto.wrong_ca.clone()), ..b.options() };
+    let client = Client::from_connection_string(&test_connection_string("dev1", None), options).unwrap();
+    let e = client.connect().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Tls, "{e}");
+    assert!(e.message().contains("localhost"), "{e}");
+    assert!(e.message().contains("UnknownIssuer"), "{e}");
+    // A send on the refused client fails the same way instead of hanging.
+    let e = client.send_message(&Message::new("x")).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Tls, "{e}");
+}
+
+#[tokio::test]
+async fn nothing_listening_gives_connection_failed() {
+    let options = ClientOptions { port: Some(iotsec_testkit::free_port()), ..Default::default() };
+    let dir = tempfile::tempdir().unwrap();
+    let pki = iotsec_hub::pki::generate(dir.path(), "ca", "c").unwrap();
+    let options = ClientOptions { ca_file: Some(pki.ca_cert), ..options };
+    let client = Client::from_connection_string(&test_connection_string("dev1", None), options).unwrap();
+    let e = client.connect().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ConnectionFailed, "{e}");
+    assert!(e.message().contains("localhost:"), "{e}");
+}
+
+#[tokio::test]
+async fn ten_thousand_pipelined_sends_arrive_exactly_once() {
+    let b = broker();
+    let client = b.client("bulk", None);
+    let messages: Vec<Message> = (0..10_000).map(|i| Message::new(format!("{{\"n\":{i}}}")).with_message_id(format!("m-{i}"))).collect();
+    let results = client.send_messages(&messages).await;
+    assert!(results.iter().all(Result::is_ok), "{:?}", results.iter().find(|r| r.is_err()));
+    let got = b.recorder.wait_for("devices/bulk/", 10_000, Duration::from_secs(60));
+    assert_eq!(got.len(), 10_000);
+    let ids: HashSet<&str> = got.iter().map(|r| r.topic.rsplit("%24.mid=").next().unwrap()).collect();
+    assert_eq!(ids.len(), 10_000, "duplicates or missing ids");
+    assert!(got.iter().all(|r| r.qos == 1));
+    client.close().await;
+}
+
+#[tokio::test]
+async fn concurrent_send_futures_share_one_connection() {
+    let b = broker();
+    let client = b.client("conc", None);
+    let sends = (0..500).map(|i| {
+        let c = client.clone();
+        tokio::spawn(async move { c.send_message(&Message::new("{}").with_message_id(format!("c-{i}"))).await })
+    });
+    for s in sends {
+        s.await.unwrap().unwrap();
+    }
+    assert_eq!(b.recorder.wait_for("devices/conc/", 500, Duration::from_secs(20)).len(), 500);
+    assert_eq!(b.mosquitto.connections().iter().filter(|(id, _)| id == "conc").count(), 1);
+    client.close().await;
+}
+
+#[tokio::test]
+async fn schema_invalid_security_message_is_refused_and_never_sent() {
+    let b = broker();
+    let client = b.client("strict", None);
+    let e = client.send_message(&Message::new(GUIDE_MESSAGE).security().with_message_id("bad")).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::SchemaValidation);
+    assert!(e.violations().iter().any(|v| v.pointer.starts_with("/Events/0/Payload/0") && v.rule == "required"), "{e:?}");
+    // The same body without the flag is ordinary telemetry and is not validated.
+    client.send_message(&Message::new(GUIDE_MESSAGE).with_message_id("plain")).await.unwrap();
+    client.send_message(&Message::new(GUIDE_MESSAGE_VALID).security().with_message_id("good")).await.unwrap();
+    let got = b.recorder.wait_for("devices/strict/", 2, Duration::from_secs(10));
+    std::thread::sleep(Duration::from_millis(200));
+    let all = b.recorder.records_under("devices/strict/");
+    assert_eq!(all.len(), 2, "{got:?}");
+    assert!(all.iter().all(|r| !r.topic.contains("%24.mid=bad")));
+    client.close().await;
+}
+
+#[tokio::test]
+async fn warn_and_off_modes_send_invalid_security_messages() {
+    let b = broker();
+    for (device, mode) in [("warn", iotsec::ValidationMode::Warn), ("off", iotsec::ValidationMode::Off)] {
+        let options = ClientOptions { validation: mode, ..b.options() };
+        let client = Client::from_connection_string(&test_connection_string(device, None), options).unwrap();
+        client.send_message(&Message::new(GUIDE_MESSAGE).security()).await.unwrap();
+        assert_eq!(b.recorder.wait_for(&format!("devices/{device}/"), 1, Duration::from_secs(10)).len(), 1);
+        client.close().await;
+    }
+}
+
+#[tokio::test]
+async fn closed_client_refuses_sends() {
+    let b = broker();
+    let client = b.client("closing", None);
+    client.send_message(&Message::new("{}")).await.unwrap();
+    client.close().await;
+    let e = client.send_message(&Message::new("{}")).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Closed);
+    assert_eq!(client.connect().await.unwrap_err().kind(), ErrorKind::Closed);
+}
+
+#[tokio::test]
+async fn disconnect_then_send_reconnects() {
+    let b = broker();
+    let client = b.client("again", None);
+    client.send_message(&Message::new("1")).await.unwrap();
+    client.disconnect().await.unwrap();
+    assert!(!client.is_connected());
+    client.send_message(&Message::new("2")).await.unwrap();
+    assert_eq!(b.recorder.wait_for("devices/again/", 2, Duration::from_secs(10)).len(), 2);
+    assert_eq!(b.mosquitto.connections().iter().filter(|(id, _)| id == "again").count(), 2);
+    client.close().await;
+}
+
+#[tokio::test]
+async fn callback_sends_complete_once_each() {
+    let b = broker();
+    let client = b.client("cb", None);
+    let (tx, rx) = std::sync::mpsc::channel();
+    for i in 0..200 {
+        let tx = tx.clone();
+        client.send_message_with(&Message::new("{}").with_message_id(i.to_string()), move |r| tx.send(r.is_ok()).unwrap()).unwrap();
+    }
+    let outcomes: Vec<bool> = (0..200).map(|_| rx.recv_timeout(Duration::from_secs(20)).unwrap()).collect();
+    assert!(outcomes.iter().all(|ok| *ok));
+    assert!(rx.recv_timeout(Duration::from_millis(200)).is_err(), "a completion ran twice");
+    client.close().await;
+}
+
+#[tokio::test]
+async fn close_now_fails_pending_sends_with_closed() {
+    let b = broker();
+    // A port that accepts TCP but never answers MQTT: sends stay pending.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let options = ClientOptions { port: Some(silent.local_addr().unwrap().port()), ..b.options() };
+    let client = Client::from_connection_string(&test_connection_string("stuck", None), options).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    for _ in 0..3 {
+        let tx = tx.clone();
+        client.send_message_with(&Message::new("{}"), move |r| tx.send(r.map_err(|e| e.kind())).unwrap()).unwrap();
+    }
+    client.close_now();
+    for _ in 0..3 {
+        assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), Err(ErrorKind::Closed));
+    }
+}
+
+#[tokio::test]
+async fn plain_tcp_is_available_only_by_name_for_loopback() {
+    let b = broker();
+    let options = ClientOptions { transport: Transport::PlainTcpLoopbackOnly, port: Some(b.mosquitto.plain_port), ..Default::default() };
+    let client = Client::from_connection_string(&test_connection_string("plain", None), options).unwrap();
+    client.send_message(&Message::new("{}")).await.unwrap();
+    assert_eq!(b.recorder.wait_for("devices/plain/", 1, Duration::from_secs(10)).len(), 1);
+    client.close().await;
+}
+
+#[tokio::test]
+async fn x509_device_authenticates_with_its_certificate() {
+    let b = broker();
+    let options = ClientOptions {
+        port: Some(b.mosquitto.mtls_port),
+        client_cert_file: Some(b.mosquitto.pki.client_cert.clone()),
+        client_key_file: Some(b.mosquitto.pki.client_key.clone()),
+        ..b.options()
+    };
+    let client = Client::from_connection_string("HostName=localhost;DeviceId=x509dev;x509=true", options).unwrap();
+    client.send_message(&Message::new(GUIDE_MESSAGE_VALID).security()).await.unwrap();
+    assert_eq!(b.recorder.wait_for("devices/x509dev/", 1, Duration::from_secs(10)).len(), 1);
+    // Without a client certificate, the mutual-TLS listener refuses the handshake.
+    let bare = Client::from_connection_string(&test_connection_string("nocert", None), ClientOptions { port: Some(b.mosquitto.mtls_port), ..b.options() }).unwrap();
+    assert!(bare.connect().await.is_err());
+    client.close().await;
+}
+
+#[tokio::test]
+async fn token_renewal_reconnects_without_losing_sends() {
+    let b = broker();
+    let options = ClientOptions { token_lifetime: Duration::from_secs(6), ..b.options() };
+    let client = Client::from_connection_string(&test_connection_string("renew", None), options).unwrap();
+    let mut sent = 0;
+    let start = std::time::Instant::now();
+    while start.elapsed() < Duration::from_secs(8) {
+        client.send_message(&Message::new("{}").with_message_id(format!("r-{sent}"))).await.unwrap();
+        sent += 1;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let got = b.recorder.wait_for("devices/renew/", sent, Duration::from_secs(10));
+    let ids: HashSet<&str> = got.iter().map(|r| r.topic.as_str()).collect();
+    assert_eq!(ids.len(), sent, "every send arrived");
+    let connects = b.mosquitto.connections().iter().filter(|(id, _)| id == "renew").count();
+    assert!(connects >= 2, "the token was renewed by reconnecting ({connects} connects in 8 s with a 6 s token)");
+    client.close().await;
+}
+
+#[test]
+fn blocking_api_works_without_an_async_runtime() {
+    let b = broker();
+    let client = b.client("blocking", None);
+    client.connect_blocking().unwrap();
+    client.send_message_blocking(&Message::new(GUIDE_MESSAGE_VALID).security()).unwrap();
+    client.disconnect_blocking().unwrap();
+    assert_eq!(b.recorder.wait_for("devices/blocking/", 1, Duration::from_secs(10)).len(), 1);
+}
