@@ -27,7 +27,7 @@ pub mod topic;
 pub use connection_string::{ConnectionString, Credential};
 pub use identity::Identity;
 pub use message::{Message, SystemProperties, MAX_BODY_BYTES, MAX_TOPIC_BYTES, SECURITY_INTERFACE_ID};
-pub use schema::ValidationMode;
+pub use schema::{Event, EventKind, SecurityMessage, ValidationMode};
 pub mod client;
 pub mod runtime;
 

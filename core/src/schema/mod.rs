@@ -8,9 +8,33 @@
 //!   needs (`/Events/0/Payload/0/UserId`), not just the root `oneOf` failure.
 //! - [`is_valid`] is the fast yes/no used on the send path; the detailed pass runs only on rejects.
 //! - [`SecurityMessage`] and [`Event`] build valid messages for the 14 event types.
+//!
+//! Violations are deterministic (same body, same list, sorted by pointer then rule) and their
+//! pointers name what to fix: a missing member's own pointer for `required`
+//! (`/Events/0/Payload/0/UserId`), each unexpected member's pointer for `additionalProperties`,
+//! `/Events/i/Name` (rule `enum`) for an unknown event name. `tests/vectors/README.md` lists
+//! every convention; the shared vectors there pin them for all language packages.
 
+mod compiled;
+mod datetime;
+mod describe;
+mod detail;
+mod event;
+mod fast;
+mod files;
+mod kind;
+pub mod payload;
+mod security_message;
+mod validate;
 mod violation;
 
+pub use datetime::is_date_time;
+pub use event::Event;
+pub use files::schema_files;
+pub use kind::EventKind;
+pub use payload::Payload;
+pub use security_message::SecurityMessage;
+pub use validate::{check, is_valid, is_valid_value, validate, validate_str, validate_value};
 pub use violation::{TextPosition, Violation};
 
 use std::fmt;
