@@ -56,6 +56,23 @@ pub fn percent_encode(s: &str) -> String {
     utf8_percent_encode(s, RFC3986_ENCODE_SET).to_string()
 }
 
+/// The property bag of `message` as `(wire key, value)` pairs, not yet percent-encoded, in the
+/// order [`telemetry_topic`] writes them: system properties under their wire keys (`$.mid`,
+/// `$.ct`, ..., `$.ifid`) first, then the custom properties in insertion order.
+///
+/// The local hub uses it to show a received message's properties exactly as the topic carried them.
+pub fn property_pairs(message: &Message) -> Vec<(&str, &str)> {
+    pairs(message).collect()
+}
+
+fn pairs(message: &Message) -> impl Iterator<Item = (&str, &str)> {
+    SYSTEM_KEYS
+        .iter()
+        .zip(system_values(message.system_properties()))
+        .filter_map(|(k, v)| v.map(|v| (*k, v)))
+        .chain(message.properties().iter().map(|(k, v)| (k.as_str(), v.as_str())))
+}
+
 /// The topic `message` is published on for `identity`, property bag included.
 ///
 /// Fails with [`ErrorKind::MessageTooLarge`] when the body is over 262,144 bytes or the topic
@@ -72,11 +89,7 @@ pub fn telemetry_topic(identity: &Identity, message: &Message) -> Result<String>
     let mut topic = String::with_capacity(96 + 48 * message.properties().len());
     identity.write_topic_base(&mut topic);
     let mut first = true;
-    let system = SYSTEM_KEYS.iter().zip(system_values(message.system_properties()));
-    let pairs = system
-        .filter_map(|(k, v)| v.map(|v| (*k, v)))
-        .chain(message.properties().iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    for (key, value) in pairs {
+    for (key, value) in pairs(message) {
         if key.is_empty() {
             return Err(Error::invalid_argument("a custom property has an empty name"));
         }
@@ -169,6 +182,23 @@ mod tests {
     fn golden_security_flag_only() {
         let t = telemetry_topic(&Identity::device("dev1").unwrap(), &Message::new("{}").security()).unwrap();
         assert_eq!(t, format!("devices/dev1/messages/events/{IFID}"));
+    }
+
+    #[test]
+    fn property_pairs_follow_the_topic_order() {
+        let m = golden();
+        assert_eq!(
+            property_pairs(&m),
+            vec![
+                ("$.mid", "golden-msg-0001"),
+                ("$.ct", "application/json"),
+                ("$.ce", "utf-8"),
+                ("$.ifid", SECURITY_INTERFACE_ID),
+                ("customProp", "customValue"),
+            ]
+        );
+        let (_, parsed) = parse_telemetry_topic(&telemetry_topic(&Identity::device("d").unwrap(), &m).unwrap()).unwrap();
+        assert_eq!(property_pairs(&parsed), property_pairs(&m));
     }
 
     fn python_sdk_message(fill: &str) -> Message {

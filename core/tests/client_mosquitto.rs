@@ -116,6 +116,27 @@ async fn nothing_listening_gives_connection_failed() {
 }
 
 #[tokio::test]
+async fn refused_connections_reach_the_completion_never_the_send_call() {
+    // The first connection attempt to a closed port fails at once, often before the send has
+    // handed its message over: the failure must still arrive through the completion.
+    let dir = tempfile::tempdir().unwrap();
+    let pki = iotsec_hub::pki::generate(dir.path(), "ca", "c").unwrap();
+    let options = ClientOptions { port: Some(iotsec_testkit::free_port()), ca_file: Some(pki.ca_cert), ..Default::default() };
+    let client = Client::from_connection_string(&test_connection_string("refused", None), options).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    for i in 0..30 {
+        let tx = tx.clone();
+        let sent = client.send_message_with(&Message::new("{}"), move |r| tx.send(r.map_err(|e| e.kind())).unwrap());
+        assert!(sent.is_ok(), "send {i} failed in the call: {sent:?}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    for _ in 0..30 {
+        assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), Err(ErrorKind::ConnectionFailed));
+    }
+    assert!(rx.recv_timeout(Duration::from_millis(200)).is_err(), "a completion ran twice");
+}
+
+#[tokio::test]
 async fn ten_thousand_pipelined_sends_arrive_exactly_once() {
     let b = broker();
     let client = b.client("bulk", None);

@@ -354,14 +354,23 @@ impl Shared {
         let session = self.session()?;
         let Prepared { topic, payload } = prepared;
         let client = &session.client;
-        session
-            .tracker
-            .accept(pending, || {
-                client
-                    .try_publish(topic, QoS::AtLeastOnce, false, Vec::from(payload))
-                    .map_err(|e| Error::new(ErrorKind::Internal, format!("the session did not take the message: {e}")))
-            })
-            .map_err(|(_pending, e)| e)
+        let accepted = session.tracker.accept(pending, || {
+            client
+                .try_publish(topic, QoS::AtLeastOnce, false, Vec::from(payload))
+                .map_err(|e| Error::new(ErrorKind::Internal, format!("the session did not take the message: {e}")))
+        });
+        match accepted {
+            Ok(()) => Ok(()),
+            // The session ended (e.g. its first connection attempt was refused at once) between
+            // starting and taking this message. That is a delivery failure like any other: report
+            // it through the completion, on the runtime, never from this call, so a send does not
+            // fail sometimes here and sometimes later depending on timing.
+            Err((pending, e)) if !self.closed.load(Ordering::SeqCst) => {
+                crate::runtime::handle().spawn(async move { pending.complete(Err(e)) });
+                Ok(())
+            }
+            Err((_pending, e)) => Err(e),
+        }
     }
 }
 

@@ -30,7 +30,7 @@ impl Pending {
         Pending { completion, _permit: permit }
     }
 
-    fn complete(self, result: Result<()>) {
+    pub(crate) fn complete(self, result: Result<()>) {
         // A panicking user callback must not take the session task down with it.
         let completion = self.completion;
         if std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || completion(result))).is_err() {

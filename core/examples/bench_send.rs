@@ -1,0 +1,179 @@
+//! Send throughput, iotsec against a raw rumqttc loop, in one run (issue: core client bench).
+//!
+//! ```text
+//! cargo run --release -p iotsec --example bench_send -- [--count 20000] [--inflight 100]
+//!     [--modes raw-await,raw-pipelined,await,pipelined] [--port P --ca CA.pem] [--json]
+//! ```
+//! Without `--port`, it starts its own mosquitto (TLS on 127.0.0.1, `set_tcp_nodelay true`).
+//! Every mode sends the same guide-sized security message (499 bytes, the guide's example
+//! made valid) on the same topic bytes. `raw-*` is the floor: rumqttc alone, no iotsec, same
+//! in-flight window. Prints messages/second, client CPU per message and the ratio to raw.
+//! Other languages' benchmarks run the `raw-*` modes with `--json` as their floor.
+
+use std::time::{Duration, Instant};
+
+use iotsec::{Client, ClientOptions, Message};
+use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, Packet, QoS, TlsConfiguration, Transport};
+
+const BODY: &str = include_str!("../../tests/vectors/guide/bench_message.json");
+
+struct Args {
+    count: usize,
+    inflight: u16,
+    modes: Vec<String>,
+    port: Option<u16>,
+    ca: Option<String>,
+    json: bool,
+}
+
+fn args() -> Args {
+    let mut a = Args { count: 20_000, inflight: 100, modes: vec!["raw-await".into(), "await".into(), "raw-pipelined".into(), "pipelined".into()], port: None, ca: None, json: false };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+        match flag.as_str() {
+            "--count" => a.count = value().parse().expect("--count N"),
+            "--inflight" => a.inflight = value().parse().expect("--inflight N"),
+            "--modes" => a.modes = value().split(',').map(str::to_string).collect(),
+            "--port" => a.port = Some(value().parse().expect("--port N")),
+            "--ca" => a.ca = Some(value()),
+            "--json" => a.json = true,
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    a
+}
+
+/// User + system CPU time of this process.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, r)| r.split_whitespace().collect()).unwrap_or_default();
+    let ticks: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0) + fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
+struct Outcome {
+    mode: String,
+    elapsed: Duration,
+    cpu: Duration,
+}
+
+fn measure(mode: &str, f: impl FnOnce()) -> Outcome {
+    let (c0, t0) = (cpu_time(), Instant::now());
+    f();
+    Outcome { mode: mode.to_string(), elapsed: t0.elapsed(), cpu: cpu_time().saturating_sub(c0) }
+}
+
+fn raw_options(device: &str, port: u16, ca: &str, inflight: u16) -> MqttOptions {
+    let mut o = MqttOptions::new(device, "localhost", port);
+    o.set_clean_session(false).set_inflight(inflight).set_max_packet_size(1 << 20, 1 << 20).set_keep_alive(Duration::from_secs(60));
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates({
+            let mut roots = rustls::RootCertStore::empty();
+            let pem = std::fs::read(ca).expect("read CA");
+            for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+                roots.add(cert.unwrap()).unwrap();
+            }
+            roots
+        })
+        .with_no_client_auth();
+    o.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(std::sync::Arc::new(config))));
+    o
+}
+
+/// rumqttc alone: publish `count` messages with at most `window` in flight (1 = await each).
+async fn raw(device: &str, port: u16, ca: &str, count: usize, window: u16, topic: String) {
+    let (client, mut eventloop) = AsyncClient::new(raw_options(device, port, ca, window), (window as usize).max(10));
+    let publisher = tokio::spawn(async move {
+        for _ in 0..count {
+            client.publish(topic.clone(), QoS::AtLeastOnce, false, BODY.as_bytes().to_vec()).await.unwrap();
+        }
+        client
+    });
+    let mut acked = 0;
+    while acked < count {
+        if let Event::Incoming(Packet::PubAck(_)) = eventloop.poll().await.expect("raw rumqttc connection") {
+            acked += 1;
+        }
+    }
+    let client = publisher.await.unwrap();
+    client.disconnect().await.unwrap();
+    while let Ok(ev) = eventloop.poll().await {
+        if let Event::Outgoing(Outgoing::Disconnect) = ev {
+            break;
+        }
+    }
+}
+
+fn main() {
+    let a = args();
+    let _broker;
+    let (port, ca) = match (a.port, a.ca.clone()) {
+        (Some(p), Some(ca)) => (p, ca),
+        _ => {
+            let dir = std::env::temp_dir().join(format!("iotsec-bench-{}", std::process::id()));
+            let m = iotsec_testkit::Mosquitto::start(&dir).expect("start mosquitto");
+            let r = (m.tls_port, m.pki.ca_cert.display().to_string());
+            _broker = m;
+            r
+        }
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let message = Message::new(BODY).security();
+    let mut outcomes = Vec::new();
+    for mode in &a.modes {
+        let device = format!("bench-{mode}");
+        let identity = iotsec::Identity::device(&device).unwrap();
+        let topic = iotsec::topic::telemetry_topic(&identity, &message).unwrap();
+        let options = ClientOptions { port: Some(port), ca_file: Some(ca.clone().into()), max_in_flight: a.inflight, ..Default::default() };
+        let outcome = match mode.as_str() {
+            "raw-await" => measure(mode, || rt.block_on(raw(&device, port, &ca, a.count, 1, topic))),
+            "raw-pipelined" => measure(mode, || rt.block_on(raw(&device, port, &ca, a.count, a.inflight, topic))),
+            "await" | "pipelined" => {
+                let client = Client::from_connection_string(&iotsec_testkit::test_connection_string(&device, None), options).unwrap();
+                rt.block_on(client.connect()).unwrap();
+                let o = measure(mode, || {
+                    rt.block_on(async {
+                        if mode == "await" {
+                            for _ in 0..a.count {
+                                client.send_message(&message).await.unwrap();
+                            }
+                        } else {
+                            let batch = vec![message.clone(); a.count];
+                            for r in client.send_messages(&batch).await {
+                                r.unwrap();
+                            }
+                        }
+                    })
+                });
+                rt.block_on(client.close());
+                o
+            }
+            other => panic!("unknown mode {other}"),
+        };
+        outcomes.push(outcome);
+    }
+    let rate = |o: &Outcome| a.count as f64 / o.elapsed.as_secs_f64();
+    let find = |m: &str| outcomes.iter().find(|o| o.mode == m).map(rate);
+    for o in &outcomes {
+        let floor = if o.mode.contains("await") { find("raw-await") } else { find("raw-pipelined") };
+        let ratio = floor.map(|f| rate(o) / f);
+        let cpu_us = o.cpu.as_secs_f64() * 1e6 / a.count as f64;
+        if a.json {
+            println!(
+                "{{\"mode\":\"{}\",\"count\":{},\"inflight\":{},\"seconds\":{:.4},\"msgs_per_sec\":{:.1},\"cpu_us_per_msg\":{:.2},\"ratio_to_raw\":{}}}",
+                o.mode, a.count, a.inflight, o.elapsed.as_secs_f64(), rate(o), cpu_us, ratio.map(|r| format!("{r:.3}")).unwrap_or("null".into())
+            );
+        } else {
+            println!(
+                "{:<14} {:>9.0} msg/s  {:>6.1} µs CPU/msg  {}",
+                o.mode,
+                rate(o),
+                cpu_us,
+                ratio.map(|r| format!("{r:.2}x raw")).unwrap_or_default()
+            );
+        }
+    }
+}
