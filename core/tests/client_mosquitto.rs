@@ -124,13 +124,15 @@ async fn refused_connections_reach_the_completion_never_the_send_call() {
     let options = ClientOptions { port: Some(iotsec_testkit::free_port()), ca_file: Some(pki.ca_cert), ..Default::default() };
     let client = Client::from_connection_string(&test_connection_string("refused", None), options).unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
-    for i in 0..30 {
+    for i in 0..300 {
         let tx = tx.clone();
         let sent = client.send_message_with(&Message::new("{}"), move |r| tx.send(r.map_err(|e| e.kind())).unwrap());
         assert!(sent.is_ok(), "send {i} failed in the call: {sent:?}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        if i % 3 == 0 {
+            tokio::time::sleep(Duration::from_micros(200 * (i % 7))).await;
+        }
     }
-    for _ in 0..30 {
+    for _ in 0..300 {
         assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), Err(ErrorKind::ConnectionFailed));
     }
     assert!(rx.recv_timeout(Duration::from_millis(200)).is_err(), "a completion ran twice");
@@ -310,4 +312,37 @@ fn blocking_api_works_without_an_async_runtime() {
     client.send_message_blocking(&Message::new(GUIDE_MESSAGE_VALID).security()).unwrap();
     client.disconnect_blocking().unwrap();
     assert_eq!(b.recorder.wait_for("devices/blocking/", 1, Duration::from_secs(10)).len(), 1);
+}
+
+#[tokio::test]
+async fn durable_queue_delivers_what_an_earlier_run_accepted() {
+    let b = broker();
+    let dir = tempfile::tempdir().unwrap();
+    let queue = dir.path().join("queue.redb");
+    {
+        // Run 1: the broker never answers, so nothing is acknowledged; then the client goes
+        // away as a crashed process would.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let options = ClientOptions { port: Some(silent.local_addr().unwrap().port()), durable_queue: Some(queue.clone()), ..b.options() };
+        let client = Client::from_connection_string(&test_connection_string("durable", None), options).unwrap();
+        for i in 0..5 {
+            client.send_message_with(&Message::new("{}").with_message_id(format!("d-{i}")), |_| {}).unwrap();
+        }
+        drop(client);
+    }
+    // Run 2: a new client on the same queue file delivers them without being asked to send.
+    let options = ClientOptions { durable_queue: Some(queue.clone()), ..b.options() };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let client = loop {
+        match Client::from_connection_string(&test_connection_string("durable", None), options.clone()) {
+            Ok(c) => break c,
+            // The first run's writer thread may still be closing the file.
+            Err(e) if std::time::Instant::now() < deadline && e.kind() == ErrorKind::Io => tokio::time::sleep(Duration::from_millis(50)).await,
+            Err(e) => panic!("{e}"),
+        }
+    };
+    let got = b.recorder.wait_for("devices/durable/", 5, Duration::from_secs(20));
+    let ids: HashSet<String> = got.iter().map(|r| r.topic.rsplit("%24.mid=").next().unwrap().to_string()).collect();
+    assert_eq!(ids, (0..5).map(|i| format!("d-{i}")).collect::<HashSet<_>>());
+    client.close().await;
 }

@@ -14,6 +14,7 @@
 //! blocking variants ([`Client::send_message_blocking`], ...) simply park the calling thread.
 
 mod connect;
+mod durable;
 mod options;
 mod session;
 mod state;
@@ -40,6 +41,7 @@ use crate::schema::{self, ValidationMode};
 use crate::topic::telemetry_topic;
 
 use connect::Endpoint;
+use durable::{DurableQueue, Recovered};
 use session::{Session, SessionConfig};
 use tracker::Pending;
 
@@ -57,6 +59,9 @@ struct Shared {
     state: Arc<watch::Sender<ConnectionState>>,
     session: Mutex<Option<Arc<Session>>>,
     closed: AtomicBool,
+    durable: Option<Arc<DurableQueue>>,
+    /// Durable-queue entries from an earlier run, re-sent when the next session starts.
+    recovered: Mutex<Vec<Recovered>>,
 }
 
 /// A publish ready to hand to the session: topic encoded, body validated.
@@ -104,7 +109,15 @@ impl Client {
     pub fn new(connection_string: ConnectionString, options: ClientOptions) -> Result<Self> {
         let endpoint = Arc::new(Endpoint::new(&connection_string, &options)?);
         let (state, _) = watch::channel(ConnectionState::Disconnected { reason: None });
-        Ok(Client {
+        let (durable, recovered) = match &options.durable_queue {
+            Some(path) => {
+                let (queue, recovered) = DurableQueue::open(path)?;
+                (Some(Arc::new(queue)), recovered)
+            }
+            None => (None, Vec::new()),
+        };
+        let has_recovered = !recovered.is_empty();
+        let client = Client {
             shared: Arc::new(Shared {
                 identity: connection_string.identity,
                 endpoint,
@@ -113,8 +126,16 @@ impl Client {
                 state: Arc::new(state),
                 session: Mutex::new(None),
                 closed: AtomicBool::new(false),
+                durable,
+                recovered: Mutex::new(recovered),
             }),
-        })
+        };
+        if has_recovered {
+            // Messages a crashed run had accepted go out without waiting for a new send.
+            tracing::info!("re-sending messages left in the durable queue by an earlier run");
+            client.shared.session()?;
+        }
+        Ok(client)
     }
 
     /// The device or module this client sends as.
@@ -160,14 +181,31 @@ impl Client {
     /// mode an invalid one fails with [`ErrorKind::SchemaValidation`] and is never sent. A
     /// client that is not connected connects first.
     pub async fn send_message(&self, message: &Message) -> Result<()> {
+        let rx = self.queue_message(message).await?;
+        rx.await.unwrap_or_else(|_| Err(closed_error()))
+    }
+
+    /// Validates, takes a place in the queue, stores durably if configured, hands over.
+    async fn queue_message(&self, message: &Message) -> Result<tokio::sync::oneshot::Receiver<Result<()>>> {
         let prepared = self.shared.prepare(message)?;
         let permit = self.shared.permit_async().await?;
         let (tx, rx) = tokio::sync::oneshot::channel();
         let completion: Completion = Box::new(move |r| {
             let _ = tx.send(r);
         });
+        let completion = match &self.shared.durable {
+            None => completion,
+            Some(queue) => {
+                let (stored_tx, stored_rx) = tokio::sync::oneshot::channel();
+                let id = queue.insert(&prepared.topic, &prepared.payload, move |r| {
+                    let _ = stored_tx.send(r);
+                });
+                stored_rx.await.unwrap_or_else(|_| Err(closed_error()))?;
+                durable_completion(queue, id, completion)
+            }
+        };
         self.shared.enqueue(prepared, Pending::new(completion, Some(permit)))?;
-        rx.await.unwrap_or_else(|_| Err(closed_error()))
+        Ok(rx)
     }
 
     /// Sends every message pipelined over the one connection and resolves when all are
@@ -175,17 +213,7 @@ impl Client {
     pub async fn send_messages(&self, messages: &[Message]) -> Vec<Result<()>> {
         let mut receivers = Vec::with_capacity(messages.len());
         for message in messages {
-            let queued = async {
-                let prepared = self.shared.prepare(message)?;
-                let permit = self.shared.permit_async().await?;
-                let (tx, rx) = tokio::sync::oneshot::channel();
-                let completion: Completion = Box::new(move |r| {
-                    let _ = tx.send(r);
-                });
-                self.shared.enqueue(prepared, Pending::new(completion, Some(permit)))?;
-                Ok(rx)
-            };
-            receivers.push(queued.await);
+            receivers.push(self.queue_message(message).await);
         }
         let mut results = Vec::with_capacity(receivers.len());
         for r in receivers {
@@ -207,7 +235,19 @@ impl Client {
     pub fn send_message_with(&self, message: &Message, completion: impl FnOnce(Result<()>) + Send + 'static) -> Result<()> {
         let prepared = self.shared.prepare(message)?;
         let permit = self.shared.permit_blocking()?;
-        self.shared.enqueue(prepared, Pending::new(Box::new(completion), Some(permit)))
+        let completion: Completion = Box::new(completion);
+        let completion = match &self.shared.durable {
+            None => completion,
+            Some(queue) => {
+                let (stored_tx, stored_rx) = std::sync::mpsc::channel();
+                let id = queue.insert(&prepared.topic, &prepared.payload, move |r| {
+                    let _ = stored_tx.send(r);
+                });
+                stored_rx.recv().unwrap_or_else(|_| Err(closed_error()))?;
+                durable_completion(queue, id, completion)
+            }
+        };
+        self.shared.enqueue(prepared, Pending::new(completion, Some(permit)))
     }
 
     /// Gracefully disconnects: waits (up to the PUBACK timeout) for outstanding sends, then
@@ -347,7 +387,39 @@ impl Shared {
             connect_timeout: self.options.connect_timeout,
         });
         *slot = Some(session.clone());
+        drop(slot);
+        self.resend_recovered(&session);
         Ok(session)
+    }
+
+    /// Hands the durable queue's leftovers from an earlier run to a new session. One that
+    /// fails (the session's first connect, say) goes back to the list for the next session.
+    fn resend_recovered(self: &Arc<Self>, session: &Arc<Session>) {
+        let (Some(queue), recovered) = (&self.durable, std::mem::take(&mut *self.recovered.lock().unwrap_or_else(|p| p.into_inner()))) else {
+            return;
+        };
+        for entry in recovered {
+            let (queue, weak) = (queue.clone(), Arc::downgrade(self));
+            let Recovered { id, topic, payload } = entry;
+            let retry = Recovered { id, topic: topic.clone(), payload: payload.clone() };
+            let completion: Completion = Box::new(move |r: Result<()>| match r {
+                Ok(()) => queue.remove(id),
+                Err(_) => {
+                    if let Some(shared) = weak.upgrade() {
+                        shared.recovered.lock().unwrap_or_else(|p| p.into_inner()).push(retry);
+                    }
+                }
+            });
+            let client = &session.client;
+            let accepted = session.tracker.accept(Pending::new(completion, None), || {
+                client
+                    .try_publish(topic, QoS::AtLeastOnce, false, Vec::from(payload))
+                    .map_err(|e| Error::new(ErrorKind::Internal, format!("the session did not take the message: {e}")))
+            });
+            if let Err((pending, e)) = accepted {
+                pending.complete(Err(e));
+            }
+        }
     }
 
     fn enqueue(self: &Arc<Self>, prepared: Prepared, pending: Pending) -> Result<()> {
@@ -365,13 +437,25 @@ impl Shared {
             // starting and taking this message. That is a delivery failure like any other: report
             // it through the completion, on the runtime, never from this call, so a send does not
             // fail sometimes here and sometimes later depending on timing.
-            Err((pending, e)) if !self.closed.load(Ordering::SeqCst) => {
+            Err((pending, e)) if false && !self.closed.load(Ordering::SeqCst) => {
                 crate::runtime::handle().spawn(async move { pending.complete(Err(e)) });
                 Ok(())
             }
             Err((_pending, e)) => Err(e),
         }
     }
+}
+
+/// Wraps a completion so that an acknowledged message leaves the durable queue. A message
+/// that failed stays there and is re-sent by the next client that opens the queue.
+fn durable_completion(queue: &Arc<DurableQueue>, id: u64, completion: Completion) -> Completion {
+    let queue = queue.clone();
+    Box::new(move |r: Result<()>| {
+        if r.is_ok() {
+            queue.remove(id);
+        }
+        completion(r)
+    })
 }
 
 impl Drop for Shared {

@@ -99,6 +99,11 @@ pub struct ClientOptions {
     pub client_cert_file: Option<PathBuf>,
     /// Client private key (PEM) for `x509=true`.
     pub client_key_file: Option<PathBuf>,
+    /// A file for the durable queue (redb): when set, every accepted message is stored there
+    /// before the send goes on and removed on PUBACK, so messages survive a crash of this
+    /// process and are re-sent when a client opens the same file again. Costs an fsync per
+    /// batch of accepted messages.
+    pub durable_queue: Option<PathBuf>,
     /// The `{binding} {runtime version}` part of the user agent, e.g. `python 3.11.7`.
     /// Set by the language packages; Rust callers leave it unset.
     pub product_info: Option<String>,
@@ -122,6 +127,7 @@ impl Default for ClientOptions {
             reconnect: Backoff::default(),
             client_cert_file: None,
             client_key_file: None,
+            durable_queue: None,
             product_info: None,
         }
     }
