@@ -86,6 +86,11 @@ pub fn telemetry_topic(identity: &Identity, message: &Message) -> Result<String>
             format!("message body is {body_len} bytes; IoT Hub accepts at most {MAX_BODY_BYTES}"),
         ));
     }
+    if let Some((name, _)) = message.properties().iter().find(|(k, _)| k.starts_with("$.")) {
+        return Err(Error::invalid_argument(format!(
+            "custom property `{name}`: names starting with `$.` are reserved for system properties"
+        )));
+    }
     let mut topic = String::with_capacity(96 + 48 * message.properties().len());
     identity.write_topic_base(&mut topic);
     let mut first = true;
@@ -257,6 +262,14 @@ mod tests {
         assert_eq!(telemetry_topic(&id, &fits).unwrap().len(), MAX_TOPIC_BYTES);
         let over = Message::new("").with_property("k", "v".repeat(MAX_TOPIC_BYTES - base - 1));
         assert_eq!(telemetry_topic(&id, &over).unwrap_err().kind(), ErrorKind::MessageTooLarge);
+    }
+
+    #[test]
+    fn custom_names_that_look_like_system_keys_are_refused() {
+        let m = Message::new("").with_message_id("real").with_property("$.mid", "fake");
+        let e = telemetry_topic(&Identity::device("d").unwrap(), &m).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        assert!(e.message().contains("`$.mid`"), "{e}");
     }
 
     #[test]
