@@ -27,8 +27,10 @@ pub enum ErrorKind {
     InvalidArgument = 1,
     /// The connection string is malformed; the message names the key at fault.
     InvalidConnectionString = 2,
-    /// A credential is unusable before anything is sent (a key that is not base64, a SAS token
-    /// that cannot be parsed, a certificate file that cannot be read).
+    /// A credential given outside a connection string is unusable before anything is sent (a
+    /// client certificate or key file that cannot be read or parsed, a SAS token that does not
+    /// parse). Inside a connection string the same faults are [`ErrorKind::InvalidConnectionString`],
+    /// naming the key.
     InvalidCredential = 3,
     /// A security message body breaks the published schema; [`Error::violations`] says where.
     SchemaValidation = 4,
@@ -36,7 +38,8 @@ pub enum ErrorKind {
     MessageTooLarge = 5,
     /// The broker could not be reached (DNS, TCP, connect timeout).
     ConnectionFailed = 6,
-    /// The TLS handshake failed (untrusted or mismatched server certificate, bad client certificate).
+    /// The TLS handshake failed (untrusted or mismatched server certificate, bad client
+    /// certificate), or the CA the user supplied is not usable PEM.
     Tls = 7,
     /// The broker refused the credentials (CONNACK return code in [`Error::connack_code`]).
     CredentialRefused = 8,
