@@ -437,7 +437,7 @@ impl Shared {
             // starting and taking this message. That is a delivery failure like any other: report
             // it through the completion, on the runtime, never from this call, so a send does not
             // fail sometimes here and sometimes later depending on timing.
-            Err((pending, e)) if false && !self.closed.load(Ordering::SeqCst) => {
+            Err((pending, e)) if !self.closed.load(Ordering::SeqCst) => {
                 crate::runtime::handle().spawn(async move { pending.complete(Err(e)) });
                 Ok(())
             }
