@@ -346,3 +346,24 @@ async fn durable_queue_delivers_what_an_earlier_run_accepted() {
     assert_eq!(ids, (0..5).map(|i| format!("d-{i}")).collect::<HashSet<_>>());
     client.close().await;
 }
+
+#[test]
+fn sends_fail_instead_of_hanging_when_the_callers_runtime_shuts_down() {
+    let b = broker();
+    // The session runs on the (multi-threaded) runtime the client first connects from.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let options = ClientOptions { port: Some(silent.local_addr().unwrap().port()), ..b.options() };
+    let client = Client::from_connection_string(&test_connection_string("rtdrop", None), options).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    rt.block_on(async {
+        client.send_message_with(&Message::new("{}"), move |r| tx.send(r.map_err(|e| e.kind())).unwrap()).unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    });
+    drop(rt);
+    assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), Err(ErrorKind::Closed));
+    // The client carries on with a new session on the shared runtime.
+    let client = b.client("rtdrop2", None);
+    client.send_message_blocking(&Message::new("{}")).unwrap();
+    assert_eq!(b.recorder.wait_for("devices/rtdrop2/", 1, Duration::from_secs(10)).len(), 1);
+}

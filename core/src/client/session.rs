@@ -65,7 +65,16 @@ impl Session {
         let control = Arc::new(Control::default());
         let (outcome_tx, first_outcome) = watch::channel(None);
         let renew_at = Arc::new(std::sync::atomic::AtomicU64::new(u64::MAX));
-        let handle = crate::runtime::handle();
+        // A Rust caller inside a multi-threaded tokio runtime gets its session on that runtime,
+        // so awaiting a send hands over between tasks on one thread instead of waking another
+        // runtime's thread (about half the cost of a send that awaits each PUBACK). Not on a
+        // current-thread runtime: a caller blocking it (a sync callback API, a blocking
+        // receive) would starve its own session. Callers from other languages have no tokio
+        // context and use the shared runtime.
+        let handle = tokio::runtime::Handle::try_current()
+            .ok()
+            .filter(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
+            .unwrap_or_else(crate::runtime::handle);
         let task = handle.spawn(run(
             eventloop,
             config.endpoint.clone(),
@@ -155,6 +164,9 @@ async fn run(
     mut expiry: Option<u64>,
     renew_at: Arc<std::sync::atomic::AtomicU64>,
 ) {
+    // If this task is dropped without finishing (its runtime shut down, or it was aborted),
+    // every send still waiting must hear about it rather than wait forever.
+    let _guard = CloseOnDrop(tracker.clone());
     let mut established = false;
     let mut attempt: u32 = 0;
     state.send_replace(ConnectionState::Connecting);
@@ -241,6 +253,14 @@ async fn run(
             true
         }
     });
+}
+
+struct CloseOnDrop(Arc<Tracker>);
+
+impl Drop for CloseOnDrop {
+    fn drop(&mut self) {
+        self.0.close(&Error::new(ErrorKind::Closed, "the session ended (client closed, or its runtime shut down) before the broker acknowledged this message"));
+    }
 }
 
 /// Wakes an idle session for what only time can trigger: a PUBACK that never came, a token
