@@ -38,54 +38,103 @@ function arg (name, fallback) {
 // ---------------------------------------------------------------------------------------------
 // Child: one package, one mode.
 
+function load (which) {
+  if (which === 'iotsec') return require(arg('package', path.join(ROOT, 'bindings-node')))
+  const official = path.join(__dirname, 'official', 'node_modules')
+  return { ...require(path.join(official, 'azure-iot-device')), Mqtt: require(path.join(official, 'azure-iot-device-mqtt')).Mqtt }
+}
+
+// One package, one mode, one process: connect, --warmup messages (ids w0...), then --count
+// measured ones (ids m0...). Also run by bench/run.sh (bench/driver.py), with --package, --port,
+// --device and --warmup; it checks with a subscriber that every message arrived.
 async function child () {
   const which = arg('child')
+  if (process.argv.includes('--overhead')) return overhead(which)
   const mode = arg('mode')
   const count = Number(arg('count'))
+  const warmup = Number(arg('warmup', '200'))
+  const port = Number(arg('port', String(PORT)))
   const ca = fs.readFileSync(arg('ca'), 'utf8')
   const body = fs.readFileSync(BODY_FILE, 'utf8')
-  const device = `bench-${which}-${mode}-${process.pid}`
+  const device = arg('device', `bench-${which}-${mode}-${process.pid}`)
   const connectionString = `HostName=localhost;DeviceId=${device};SharedAccessKey=${KEY}`
-  let Client, Message, Mqtt
-  if (which === 'iotsec') {
-    ({ Client, Message, Mqtt } = require(path.join(ROOT, 'bindings-node')))
-  } else {
-    const official = path.join(__dirname, 'official', 'node_modules');
-    ({ Client, Message } = require(path.join(official, 'azure-iot-device')));
-    ({ Mqtt } = require(path.join(official, 'azure-iot-device-mqtt')))
-  }
+  const { Client, Message, Mqtt } = load(which)
+  const t0 = process.hrtime.bigint()
   const client = Client.fromConnectionString(connectionString, Mqtt)
-  await client.setOptions(which === 'iotsec' ? { ca, port: PORT } : { ca })
+  // The official SDK always connects to port 8883.
+  await client.setOptions(which === 'iotsec' ? { ca, port } : { ca })
   await client.open()
-  const make = () => {
+  const connectMs = Number(process.hrtime.bigint() - t0) / 1e6
+  const make = (id) => {
     const m = new Message(body)
+    m.messageId = id
     m.setAsSecurityMessage()
     return m
   }
+  const send = async (prefix, n) => {
+    if (mode === 'await') {
+      for (let i = 0; i < n; i++) await client.sendEvent(make(prefix + i))
+    } else {
+      const all = new Array(n)
+      for (let i = 0; i < n; i++) all[i] = client.sendEvent(make(prefix + i))
+      await Promise.all(all)
+    }
+  }
   // Warm up: connection, JIT, buffers.
-  for (let i = 0; i < 200; i++) await client.sendEvent(make())
+  await send('w', warmup)
 
   const cpu0 = process.cpuUsage()
-  const t0 = process.hrtime.bigint()
-  if (mode === 'await') {
-    for (let i = 0; i < count; i++) await client.sendEvent(make())
-  } else {
-    const all = new Array(count)
-    for (let i = 0; i < count; i++) all[i] = client.sendEvent(make())
-    await Promise.all(all)
-  }
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9
+  const t1 = process.hrtime.bigint()
+  await send('m', count)
+  const seconds = Number(process.hrtime.bigint() - t1) / 1e9
   const cpu = process.cpuUsage(cpu0)
   await client.close()
   const out = {
     package: which,
     mode,
     count,
+    connect_ms: connectMs,
     seconds,
     msgs_per_sec: count / seconds,
     cpu_us_per_msg: (cpu.user + cpu.system) / count,
-    peak_rss_mib: process.resourceUsage().maxRSS / 1024
+    peak_rss_mib: process.resourceUsage().maxRSS / 1024,
+    // VmHWM starts again at exec (maxRSS also counts the parent's memory before the exec).
+    vm_hwm_kb: Number((/VmHWM:\s*(\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8')) || [0, 0])[1])
   }
+  process.stdout.write(JSON.stringify(out) + '\n')
+}
+
+/** Nanoseconds per call of f: the best of 5 timed loops of at least 0.2 s each. */
+function perCallNs (f) {
+  let n = 1000
+  let best = Infinity
+  for (let round = 0; round < 5; round++) {
+    for (;;) {
+      const t0 = process.hrtime.bigint()
+      for (let i = 0; i < n; i++) f()
+      const ns = Number(process.hrtime.bigint() - t0)
+      if (ns >= 2e8) { best = Math.min(best, ns / n); break }
+      n *= 2
+    }
+  }
+  return best
+}
+
+// Per-call costs: message + security flag (+ message id), and validation (iotsec only).
+function overhead (which) {
+  const pkg = load(which)
+  const body = fs.readFileSync(BODY_FILE, 'utf8')
+  let keep = null
+  const out = {
+    create_flag_ns: perCallNs(() => { const m = new pkg.Message(body); m.setAsSecurityMessage(); keep = m }),
+    create_flag_mid_ns: perCallNs(() => { const m = new pkg.Message(body); m.messageId = 'm12345'; m.setAsSecurityMessage(); keep = m })
+  }
+  if (which === 'iotsec') {
+    if (pkg.validate(body).length !== 0 || !pkg.isValid(body)) throw new Error('the bench message is not valid')
+    out.validate_ns = perCallNs(() => { keep = pkg.validate(body) })
+    out.is_valid_ns = perCallNs(() => { keep = pkg.isValid(body) })
+  }
+  if (keep === null) throw new Error('unreachable')
   process.stdout.write(JSON.stringify(out) + '\n')
 }
 

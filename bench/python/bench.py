@@ -46,16 +46,75 @@ OFFICIAL = "azure-iot-device==2.14.0"
 # ---- the worker: runs inside a venv, one configuration per process ---------------------------
 
 
+def vm_hwm_kb() -> int:
+    """Peak resident set of this process image (VmHWM; unlike ru_maxrss it starts again at exec,
+    so a parent's memory before the exec is not counted)."""
+    for line in pathlib.Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def per_call_ns(f: Any) -> float:
+    """Nanoseconds per call of f(): the best of 5 timed loops of at least 0.2 s each."""
+    n, best = 1000, float("inf")
+    for _ in range(5):
+        while True:
+            t0 = time.perf_counter()
+            for _ in range(n):
+                f()
+            elapsed = time.perf_counter() - t0
+            if elapsed >= 0.2:
+                best = min(best, elapsed / n)
+                break
+            n *= 2
+    return best * 1e9
+
+
+def overhead(args: argparse.Namespace) -> None:
+    """Per-call costs in Python: message + security flag (+ message id); validation (iotsec)."""
+    body = BODY_FILE.read_text()
+    result: Dict[str, Any] = {}
+    if args.worker == "iotsec":
+        import iotsec
+        import iotsec.security as security
+
+        Message: Any = iotsec.Message
+    else:
+        from azure.iot.device import Message  # type: ignore[no-redef]
+
+    def create() -> None:
+        m = Message(body)
+        m.set_as_security_message()
+
+    def create_mid() -> None:
+        m = Message(body)
+        m.message_id = "m12345"
+        m.set_as_security_message()
+
+    result["create_flag_ns"] = per_call_ns(create)
+    result["create_flag_mid_ns"] = per_call_ns(create_mid)
+    if args.worker == "iotsec":
+        assert security.validate(body) == [] and security.is_valid(body)
+        result["validate_ns"] = per_call_ns(lambda: security.validate(body))
+        result["is_valid_ns"] = per_call_ns(lambda: security.is_valid(body))
+    print(json.dumps(result))
+
+
 def worker(args: argparse.Namespace) -> None:
+    """One client, one mode, one process: connect, ``--warmup`` messages (ids w0...), then
+    ``--count`` measured ones (ids m0...); prints one JSON line."""
     import asyncio
     import resource
 
+    if args.overhead:
+        overhead(args)
+        return
     body = BODY_FILE.read_text()
     conn_str = f"HostName=localhost;DeviceId={args.device};SharedAccessKey={KEY}"
-    n = args.count
 
     def cpu() -> float:
-        r = resource.getrusage(resource.RUSAGE_SELF)
+        r = resource.getrusage(resource.RUSAGE_SELF)  # the whole process, every thread
         return r.ru_utime + r.ru_stime
 
     result: Dict[str, Any] = {}
@@ -64,22 +123,12 @@ def worker(args: argparse.Namespace) -> None:
         import iotsec
         import iotsec.aio as aio
 
-        # Message creation + security flag (the brief's < 2 µs), best of 5 rounds of n.
-        best = float("inf")
-        for _ in range(5):
-            t0 = time.perf_counter()
-            for _ in range(n):
-                m = iotsec.Message(body)
-                m.set_as_security_message()
-            best = min(best, (time.perf_counter() - t0) / n)
-        result["create_us"] = best * 1e6
-
         def make_client() -> Any:
             return aio.IoTHubDeviceClient.create_from_connection_string(
                 conn_str, port=args.port, ca_file=args.ca, max_in_flight=args.inflight
             )
 
-        make_message = iotsec.Message
+        make_message: Any = iotsec.Message
     else:
         from azure.iot.device import Message as AzureMessage
         from azure.iot.device.aio import IoTHubDeviceClient as AzureClient
@@ -87,33 +136,40 @@ def worker(args: argparse.Namespace) -> None:
         pem = pathlib.Path(args.ca).read_text()
 
         def make_client() -> Any:
+            # The official SDK always connects to port 8883.
             return AzureClient.create_from_connection_string(conn_str, server_verification_cert=pem)
 
         make_message = AzureMessage
 
+    def message(mid: str) -> Any:
+        m = make_message(body)
+        m.message_id = mid
+        m.set_as_security_message()
+        return m
+
+    async def send(client: Any, prefix: str, count: int) -> None:
+        if args.mode == "await":
+            for i in range(count):
+                await client.send_message(message(f"{prefix}{i}"))
+        else:
+            await asyncio.gather(*[client.send_message(message(f"{prefix}{i}")) for i in range(count)])
+
     async def run() -> None:
+        t0 = time.perf_counter()
         client = make_client()
         await client.connect()
-        messages = []
-        for _ in range(n):
-            m = make_message(body)
-            m.set_as_security_message()
-            messages.append(m)
-        warm = make_message(body)
-        warm.set_as_security_message()
-        await client.send_message(warm)
-        c0, t0 = cpu(), time.perf_counter()
-        if args.mode == "await":
-            for m in messages:
-                await client.send_message(m)
-        else:
-            await asyncio.gather(*[client.send_message(m) for m in messages])
-        elapsed, used = time.perf_counter() - t0, cpu() - c0
+        result["connect_ms"] = (time.perf_counter() - t0) * 1e3
+        await send(client, "w", args.warmup)
+        c0, t1 = cpu(), time.perf_counter()
+        await send(client, "m", args.count)
+        elapsed, used = time.perf_counter() - t1, cpu() - c0
+        n = args.count
         result.update(seconds=elapsed, msgs_per_sec=n / elapsed, cpu_us_per_msg=used / n * 1e6)
         await client.shutdown()
 
     asyncio.run(run())
     result["peak_rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    result["vm_hwm_kb"] = vm_hwm_kb()
     print(json.dumps(result))
 
 
@@ -235,7 +291,8 @@ def run_worker(python: pathlib.Path, kind: str, mode: str, args: argparse.Namesp
                run: int) -> Dict[str, Any]:
     port = broker.port if kind == "iotsec" else 8883
     cmd = [str(python), __file__, "--worker", kind, "--mode", mode, "--port", str(port), "--ca", ca, "--count",
-           str(args.count), "--inflight", str(args.inflight), "--device", f"bench-py-{kind}-{mode}-{run}"]
+           str(args.count), "--inflight", str(args.inflight), "--device", f"bench-py-{kind}-{mode}-{run}",
+           "--warmup", str(min(1000, max(10, args.count // 20)))]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
     if out.returncode != 0:
         raise RuntimeError(f"{kind} {mode} failed:\n{out.stdout}\n{out.stderr}")
@@ -261,6 +318,8 @@ def main() -> None:
     p.add_argument("--port", type=int)
     p.add_argument("--ca")
     p.add_argument("--device")
+    p.add_argument("--warmup", type=int, default=0, help="worker: warm-up messages before the measured ones")
+    p.add_argument("--overhead", action="store_true", help="worker: per-call costs instead of sending")
     args = p.parse_args()
     if args.worker:
         worker(args)
@@ -331,7 +390,9 @@ def main() -> None:
                                          "runs": [round(r["msgs_per_sec"]) for r in rows]}
             if sdk:
                 summary[f"{kind}-{mode}"]["ratio_to_official"] = rate / median(sdk, "msgs_per_sec")
-    create = median(results["iotsec-await"] + results["iotsec-gather"], "create_us")
+    costs = subprocess.run([str(py_iotsec), __file__, "--worker", "iotsec", "--overhead"], check=True, capture_output=True,
+                           text=True).stdout.strip().splitlines()[-1]
+    create = json.loads(costs)["create_flag_ns"] / 1000
     summary["iotsec_message_create_us"] = create
     print(f"iotsec Message(data) + set_as_security_message(): {create:.2f} µs")
     if args.json:
