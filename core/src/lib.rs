@@ -31,4 +31,4 @@ pub use schema::{Event, EventKind, SecurityMessage, ValidationMode};
 pub mod client;
 pub mod runtime;
 
-pub use client::{Client, ClientOptions, ConnectionState, QueuePolicy, Transport};
+pub use client::{ChangeReason, Client, ClientOptions, ConnectionState, ConnectionStatus, QueuePolicy, StateChange, StateChanges, Transport};

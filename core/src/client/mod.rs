@@ -15,6 +15,8 @@
 
 mod connect;
 mod durable;
+#[cfg(feature = "env-log")]
+mod logging;
 mod options;
 mod session;
 mod state;
@@ -22,8 +24,10 @@ mod tls;
 mod tracker;
 
 pub use connect::{user_agent, username, API_VERSION};
+#[cfg(feature = "env-log")]
+pub use logging::{init_logging_from_env, ENV_LOG};
 pub use options::{Backoff, ClientOptions, QueuePolicy, Transport, DEFAULT_PORT, ENV_CA_FILE, ENV_MQTT_PORT};
-pub use state::ConnectionState;
+pub use state::{ChangeReason, ConnectionState, ConnectionStatus, StateChange, StateChanges};
 pub use tracker::Completion;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,6 +36,8 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use rumqttc::QoS;
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+
+use state::StateCell;
 
 use crate::connection_string::ConnectionString;
 use crate::error::{Error, ErrorKind, Result};
@@ -56,7 +62,7 @@ struct Shared {
     endpoint: Arc<Endpoint>,
     options: ClientOptions,
     permits: Arc<Semaphore>,
-    state: Arc<watch::Sender<ConnectionState>>,
+    state: Arc<StateCell>,
     session: Mutex<Option<Arc<Session>>>,
     closed: AtomicBool,
     durable: Option<Arc<DurableQueue>>,
@@ -108,7 +114,7 @@ impl Client {
     /// the first send.
     pub fn new(connection_string: ConnectionString, options: ClientOptions) -> Result<Self> {
         let endpoint = Arc::new(Endpoint::new(&connection_string, &options)?);
-        let (state, _) = watch::channel(ConnectionState::Disconnected { reason: None });
+        let state = StateCell::new(ConnectionState::Disconnected { reason: None });
         let (durable, recovered) = match &options.durable_queue {
             Some(path) => {
                 let (queue, recovered) = DurableQueue::open(path)?;
@@ -163,9 +169,17 @@ impl Client {
         self.shared.state.borrow().is_connected()
     }
 
-    /// A receiver that sees every connection state change (for connection events).
+    /// A receiver of the latest connection state. A slow reader may miss intermediate states;
+    /// [`Client::state_changes`] reports every change.
     pub fn watch_state(&self) -> watch::Receiver<ConnectionState> {
         self.shared.state.subscribe()
+    }
+
+    /// Every connection state change from now on, in order, none skipped, each with its
+    /// [`ChangeReason`] and the [`ConnectionStatus`] an SDK-style status callback reports (the
+    /// language packages' connection events). The stream ends when the client is dropped.
+    pub fn state_changes(&self) -> StateChanges {
+        self.shared.state.changes()
     }
 
     /// Connects (TLS, CONNECT, CONNACK). Resolves when connected, or with the reason the first
@@ -317,11 +331,13 @@ impl Client {
 
 impl Shared {
     /// Validates and encodes on the caller's thread, so a bad message fails before it takes
-    /// a place in the queue and the session task only moves bytes.
+    /// a place in the queue and the session task only moves bytes. Sizes are checked first:
+    /// a 10 MB body fails with `MESSAGE_TOO_LARGE` at once, without being parsed.
     fn prepare(&self, message: &Message) -> Result<Prepared> {
         if self.closed.load(Ordering::SeqCst) {
             return Err(closed_error());
         }
+        let topic = telemetry_topic(&self.identity, message)?;
         if message.is_security_message() {
             match self.options.validation {
                 ValidationMode::Strict => schema::check(message.body())?,
@@ -334,7 +350,6 @@ impl Shared {
                 ValidationMode::Off => {}
             }
         }
-        let topic = telemetry_topic(&self.identity, message)?;
         Ok(Prepared { topic, payload: message.body_bytes().clone() })
     }
 
@@ -385,6 +400,9 @@ impl Shared {
             backoff: self.options.reconnect,
             puback_timeout: self.options.puback_timeout,
             connect_timeout: self.options.connect_timeout,
+            // Room for the durable queue's leftovers on top of the send queue: without it, more
+            // leftovers than the queue holds were refused and waited for the next process.
+            extra_requests: self.recovered.lock().unwrap_or_else(|p| p.into_inner()).len(),
         });
         *slot = Some(session.clone());
         drop(slot);

@@ -84,6 +84,13 @@ impl Tracker {
         }
     }
 
+    /// Runs `f` while no send can be accepted (the lock is held), so what `f` puts into the
+    /// request channel stays ahead of every later send. `f` must not call the tracker.
+    pub fn exclusive<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _state = self.lock();
+        f()
+    }
+
     /// `Outgoing::Publish(pkid)`: a new publish takes the front of the FIFO; a re-send finds
     /// its slot occupied and changes nothing.
     pub fn on_publish(&self, pkid: u16) {
@@ -111,9 +118,17 @@ impl Tracker {
     /// `Outgoing::AwaitAck(pkid)`: the next publish got an id still in use; it goes out when
     /// that id is acknowledged.
     pub fn on_collision(&self, pkid: u16) {
-        let mut state = self.lock();
-        if let Some(p) = state.unassigned.pop_front() {
-            state.collided = Some((pkid, p));
+        let replaced = {
+            let mut state = self.lock();
+            let Some(p) = state.unassigned.pop_front() else { return };
+            state.collided.replace((pkid, p))
+        };
+        // rumqttc keeps one collision: the one it replaced is never sent. Say so rather than
+        // leave that send waiting forever (it cannot happen while sends reach rumqttc through
+        // the channel only, see `session::requeue_unsent`).
+        if let Some((old, p)) = replaced {
+            tracing::error!(pkid, old, "a collision replaced another (tracker out of step)");
+            p.complete(Err(Error::new(crate::ErrorKind::Internal, "the MQTT library dropped this message (packet id collision)")));
         }
     }
 
