@@ -9,7 +9,7 @@
 cd "$ROOT"
 
 SUITES=("$@")
-[ "${#SUITES[@]}" -eq 0 ] && SUITES=(rust c python node java csharp conformance)
+[ "${#SUITES[@]}" -eq 0 ] && SUITES=(rust soak c python node java csharp conformance)
 
 started=$(date +%s)
 log "installing dependencies"

@@ -7,10 +7,12 @@
 #![warn(missing_docs)]
 
 pub mod mosquitto;
+pub mod proxy;
 pub mod recorder;
 
-pub use mosquitto::{free_port, Mosquitto};
-pub use recorder::{Record, Recorder};
+pub use mosquitto::{free_port, Mosquitto, MosquittoOptions};
+pub use proxy::LatencyProxy;
+pub use recorder::{Record, Recorder, RecorderOptions};
 
 /// A connection string for `device` (and `module`) on `localhost` with a fixed test key.
 /// mosquitto accepts any password; the local hub checks it.

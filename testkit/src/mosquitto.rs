@@ -1,6 +1,11 @@
 //! A real mosquitto on 127.0.0.1 for tests: TLS listener (certificates made at test time), a
 //! TLS listener that requires a client certificate (X.509 devices), and a plain listener for
 //! the recorder. Started as a child process and stopped by its PID when dropped.
+//!
+//! Restart tests (the soak, reconnect tests) start it with [`MosquittoOptions::persistence`]
+//! and stop and start it again with [`Mosquitto::terminate`] / [`Mosquitto::kill`] and
+//! [`Mosquitto::restart`]: the same ports, certificates and config, and with persistence on,
+//! the same sessions (subscriptions and queued messages of `clean_session=false` clients).
 
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
@@ -10,9 +15,24 @@ use std::time::{Duration, Instant};
 
 use iotsec_hub::pki::{self, PkiFiles};
 
+/// How to start a [`Mosquitto`].
+#[derive(Clone, Debug, Default)]
+pub struct MosquittoOptions {
+    /// Keep sessions (subscriptions, queued and in-flight QoS 1/2 messages of clients that
+    /// connect with `clean_session=false`) in `DIR/persist/mosquitto.db`. mosquitto writes the
+    /// file when it ends on SIGTERM (and every [`autosave_interval`](Self::autosave_interval)
+    /// seconds), and reads it when it starts, so a subscriber misses nothing across a
+    /// [`terminate`](Mosquitto::terminate) + [`restart`](Mosquitto::restart). After a SIGKILL only the last autosave
+    /// survives.
+    pub persistence: bool,
+    /// With persistence: seconds between autosaves (0 = mosquitto's default, 1,800 s).
+    pub autosave_interval: u32,
+}
+
 /// A running mosquitto.
 pub struct Mosquitto {
-    child: Child,
+    child: Option<Child>,
+    config_file: PathBuf,
     /// Directory holding config, certificates and the log.
     pub dir: PathBuf,
     /// TLS port (server certificate for `localhost` / `127.0.0.1`).
@@ -53,6 +73,11 @@ fn is_root() -> bool {
 impl Mosquitto {
     /// Makes certificates and a config in `dir`, starts mosquitto and waits until it listens.
     pub fn start(dir: &Path) -> std::io::Result<Mosquitto> {
+        Mosquitto::start_with(dir, &MosquittoOptions::default())
+    }
+
+    /// [`Mosquitto::start`] with options (persistence).
+    pub fn start_with(dir: &Path, options: &MosquittoOptions) -> std::io::Result<Mosquitto> {
         std::fs::create_dir_all(dir)?;
         let pki = pki::generate(&dir.join("pki"), "iotsec test CA", "x509-device").map_err(std::io::Error::other)?;
         let wrong = pki::generate(&dir.join("wrong-pki"), "unrelated CA", "nobody").map_err(std::io::Error::other)?;
@@ -61,8 +86,20 @@ impl Mosquitto {
         let _ = std::fs::remove_file(&log_file);
         // Root would otherwise drop to the `mosquitto` user, who cannot read these files.
         let user = if is_root() { "user root\n" } else { "" };
+        let persistence = if options.persistence {
+            let persist_dir = dir.join("persist");
+            std::fs::create_dir_all(&persist_dir)?;
+            let autosave = match options.autosave_interval {
+                0 => String::new(),
+                n => format!("autosave_interval {n}\n"),
+            };
+            // mosquitto wants the location to end with a slash.
+            format!("persistence true\npersistence_location {}/\npersistence_file mosquitto.db\n{autosave}", persist_dir.display())
+        } else {
+            "persistence false\n".to_string()
+        };
         let config = format!(
-            "{user}per_listener_settings false\nallow_anonymous true\npersistence false\n\
+            "{user}per_listener_settings false\nallow_anonymous true\n{persistence}\
              log_dest file {log}\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\n\
              connection_messages true\nset_tcp_nodelay true\nmax_inflight_messages 0\nmax_queued_messages 0\n\
              listener {plain_port} 127.0.0.1\n\
@@ -75,17 +112,32 @@ impl Mosquitto {
         );
         let config_file = dir.join("mosquitto.conf");
         std::fs::write(&config_file, config)?;
+        let mut m = Mosquitto {
+            child: None,
+            config_file,
+            dir: dir.to_path_buf(),
+            tls_port,
+            mtls_port,
+            plain_port,
+            pki,
+            wrong_ca: wrong.ca_cert,
+            log_file,
+        };
+        m.spawn()?;
+        Ok(m)
+    }
+
+    fn spawn(&mut self) -> std::io::Result<()> {
         let child = Command::new(mosquitto_binary())
             .arg("-c")
-            .arg(&config_file)
+            .arg(&self.config_file)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| std::io::Error::new(e.kind(), format!("cannot start mosquitto (install it: scripts/install-deps.sh): {e}")))?;
-        let mut m = Mosquitto { child, dir: dir.to_path_buf(), tls_port, mtls_port, plain_port, pki, wrong_ca: wrong.ca_cert, log_file };
-        m.wait_listening(Duration::from_secs(10))?;
-        Ok(m)
+        self.child = Some(child);
+        self.wait_listening(Duration::from_secs(10))
     }
 
     fn wait_listening(&mut self, timeout: Duration) -> std::io::Result<()> {
@@ -97,20 +149,66 @@ impl Mosquitto {
             if up {
                 return Ok(());
             }
-            if let Some(status) = self.child.try_wait()? {
+            if let Some(status) = self.child.as_mut().map(Child::try_wait).transpose()?.flatten() {
+                self.child = None;
                 let log = std::fs::read_to_string(&self.log_file).unwrap_or_default();
-                return Err(std::io::Error::other(format!("mosquitto exited ({status}) before listening:\n{log}")));
+                let tail: Vec<&str> = log.lines().rev().take(20).collect();
+                let tail: Vec<&str> = tail.into_iter().rev().collect();
+                return Err(std::io::Error::other(format!("mosquitto exited ({status}) before listening:\n{}", tail.join("\n"))));
             }
             if Instant::now() > deadline {
-                return Err(std::io::Error::other("mosquitto did not listen within 10 s"));
+                return Err(std::io::Error::other(format!("mosquitto did not listen within {} s", timeout.as_secs())));
             }
             std::thread::sleep(Duration::from_millis(20));
         }
     }
 
-    /// The process id (tests that restart the broker kill it by this).
+    /// The process id (tests that restart the broker kill it by this); 0 while stopped.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.child.as_ref().map(Child::id).unwrap_or(0)
+    }
+
+    /// Whether mosquitto runs (was started and has not been stopped or died).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.as_mut().map(Child::try_wait), Some(Ok(None)))
+    }
+
+    /// Stops mosquitto with SIGTERM (by PID) and waits for it to exit. With persistence on,
+    /// mosquitto writes its sessions and queued messages to disk before it exits, so a
+    /// [`restart`](Self::restart) loses nothing it had acknowledged. Falls back to SIGKILL
+    /// after `timeout`.
+    pub fn terminate(&mut self, timeout: Duration) -> std::io::Result<()> {
+        let Some(child) = self.child.as_mut() else { return Ok(()) };
+        let status = Command::new("kill").arg("-TERM").arg(child.id().to_string()).stderr(Stdio::null()).status()?;
+        if !status.success() {
+            // Already gone; reap it.
+            let _ = child.wait();
+            self.child = None;
+            return Ok(());
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            if child.try_wait()?.is_some() {
+                self.child = None;
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                self.kill();
+                return Err(std::io::Error::other(format!("mosquitto did not exit within {} s of SIGTERM; killed", timeout.as_secs())));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Starts mosquitto again after [`terminate`](Self::terminate) or [`kill`](Self::kill):
+    /// same config, ports and certificates (and, with persistence, the saved sessions).
+    /// Waits until it listens. A running mosquitto is left alone.
+    pub fn restart(&mut self) -> std::io::Result<()> {
+        if self.is_running() {
+            return Ok(());
+        }
+        self.child = None;
+        self.spawn()
     }
 
     /// The `(client id, username)` of every CONNECT mosquitto logged so far.
@@ -119,10 +217,13 @@ impl Mosquitto {
         BufReader::new(file).lines().map_while(Result::ok).filter_map(|l| parse_connect_line(&l)).collect()
     }
 
-    /// Kills mosquitto (SIGKILL, by PID) and waits for it.
+    /// Kills mosquitto (SIGKILL, by PID) and waits for it. Nothing is saved: with
+    /// persistence on, a restart finds the sessions as of the last autosave.
     pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
