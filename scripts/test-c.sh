@@ -6,7 +6,10 @@
 #     C99 and C++.
 #  3. C programs (bindings-c/tests/*.c) built with gcc against the header and libiotsec.so, run
 #     against a real mosquitto over TLS and the local hub on 127.0.0.1: the guide's C code
-#     verbatim, golden topics, NULL/invalid handles, Destroy with sends pending, schema errors.
+#     verbatim, golden topics, NULL/invalid handles, Destroy with sends pending, schema errors,
+#     hostile input (test_hostile), connection status callbacks across a hub killed by its PID
+#     and restarted (test_connection), a session at IOTSEC_LOG=trace whose log holds no secret
+#     (test_secrets + check_secrets.py).
 #  4. test_guide linked statically against libiotsec.a (-lpthread -ldl -lm).
 #  5. The same programs under valgrind: no memory errors, nothing definitely or possibly lost
 #     (bindings-c/tests/valgrind.supp lists, with reasons, the few process-lifetime and TLS
@@ -123,7 +126,7 @@ check header_compiles_as_cpp bash -c "echo '#include \"iotsec.h\"' | g++ -std=c+
 
 log "c: compiling the C tests"
 CFLAGS=(-std=c11 -Wall -Wextra -Werror -g -O1)
-for t in test_message test_client test_guide test_hub; do
+for t in test_message test_client test_guide test_hub test_hostile test_connection test_secrets; do
   check "compile_$t" gcc "${CFLAGS[@]}" -o "$WORK/bin/$t" "$TESTS/$t.c" -L"$TARGET_DIR" -liotsec -lpthread
 done
 check compile_test_guide_static gcc "${CFLAGS[@]}" -o "$WORK/bin/test_guide_static" "$TESTS/test_guide.c" "$LIB_A" -lpthread -ldl -lm
@@ -155,6 +158,15 @@ run test_client 300 "$WORK/bin/test_client"
 IOTSEC_TEST_RUN=so run test_guide 300 "$WORK/bin/test_guide"
 IOTSEC_TEST_HUB_MODULE_CS="$(hub_module_cs dev-c-hub mod-so)" run test_hub 300 "$WORK/bin/test_hub"
 run check_hub_store 120 python3 "$TESTS/check_hub_store.py" "$HUB_DATA" dev-c-hub mod-so
+run test_hostile 300 "$WORK/bin/test_hostile"
+IOTSEC_TEST_HUB_BIN="$TARGET_DIR/iotsec" IOTSEC_TEST_WORK_DIR="$WORK" run test_connection 300 "$WORK/bin/test_connection"
+# A session at TRACE logging; then every line of its log (stdout and stderr) is searched for secrets.
+SECRETS_CS="$("$TARGET_DIR/iotsec" hub add-device --data-dir "$HUB_DATA" dev-c-secrets 2>/dev/null | tail -1)"
+SECRETS_TOKEN="$(python3 "$TESTS/check_secrets.py" fixed-token "$SECRETS_CS")"
+SECRETS_OTHER_KEY="$(python3 "$TESTS/check_secrets.py" other-key)"
+IOTSEC_LOG=trace IOTSEC_TEST_SECRETS_CS="$SECRETS_CS" IOTSEC_TEST_SECRETS_FIXED_TOKEN="$SECRETS_TOKEN" \
+  IOTSEC_TEST_SECRETS_OTHER_KEY="$SECRETS_OTHER_KEY" run test_secrets 300 "$WORK/bin/test_secrets"
+run check_secrets 60 python3 "$TESTS/check_secrets.py" "$WORK/logs/test_secrets.log" "$SECRETS_CS" "$SECRETS_TOKEN" "$SECRETS_OTHER_KEY"
 
 log "c: test_guide linked statically"
 IOTSEC_TEST_RUN=static run test_guide_static 300 env -u LD_LIBRARY_PATH "$WORK/bin/test_guide_static"
@@ -164,6 +176,7 @@ run_valgrind valgrind_test_message "$WORK/bin/test_message"
 run_valgrind valgrind_test_client "$WORK/bin/test_client"
 IOTSEC_TEST_RUN=vg run_valgrind valgrind_test_guide "$WORK/bin/test_guide"
 IOTSEC_TEST_HUB_MODULE_CS="$(hub_module_cs dev-c-hub mod-vg)" run_valgrind valgrind_test_hub "$WORK/bin/test_hub"
+run_valgrind valgrind_test_hostile "$WORK/bin/test_hostile"
 run check_hub_store_valgrind 120 python3 "$TESTS/check_hub_store.py" "$HUB_DATA" dev-c-hub mod-vg
 
 echo

@@ -52,6 +52,84 @@
 #include <stdlib.h>
 
 /**
+ * `state` of `iotsec_connection_callback`: not connected (never, on request, or the first
+ * attempt failed).
+ */
+#define IOTSEC_STATE_DISCONNECTED 0
+
+/**
+ * `state`: the first connection attempt is under way.
+ */
+#define IOTSEC_STATE_CONNECTING 1
+
+/**
+ * `state`: connected.
+ */
+#define IOTSEC_STATE_CONNECTED 2
+
+/**
+ * `state`: the connection is down and iotsec is reconnecting (`attempt` 1, 2, ...; 0 for a
+ * planned reconnect such as a token renewal).
+ */
+#define IOTSEC_STATE_RECONNECTING 3
+
+/**
+ * `state`: the client was destroyed or shut down.
+ */
+#define IOTSEC_STATE_CLOSED 4
+
+/**
+ * `status` of `iotsec_connection_callback`: this change is not one an SDK-style status
+ * callback reports (connecting, a further failed reconnect attempt).
+ */
+#define IOTSEC_CONNECTION_STATUS_NONE 0
+
+/**
+ * `status`: connected (C#/Java `Connected`).
+ */
+#define IOTSEC_CONNECTION_STATUS_CONNECTED 1
+
+/**
+ * `status`: disconnected, iotsec reconnecting (C#/Java `Disconnected_Retrying`).
+ */
+#define IOTSEC_CONNECTION_STATUS_DISCONNECTED_RETRYING 2
+
+/**
+ * `status`: disconnected, not retrying (C#/Java `Disconnected`).
+ */
+#define IOTSEC_CONNECTION_STATUS_DISCONNECTED 3
+
+/**
+ * `reason` of `iotsec_connection_callback`: connected (or connecting) normally.
+ */
+#define IOTSEC_REASON_CONNECTION_OK 0
+
+/**
+ * `reason`: a planned reconnect with a new SAS token before the current one expires.
+ */
+#define IOTSEC_REASON_EXPIRED_SAS_TOKEN 1
+
+/**
+ * `reason`: the broker refused the credentials.
+ */
+#define IOTSEC_REASON_BAD_CREDENTIAL 2
+
+/**
+ * `reason`: the broker could not be reached, or the connection was lost.
+ */
+#define IOTSEC_REASON_NO_NETWORK 3
+
+/**
+ * `reason`: TLS failed, or a CONNACK or PUBACK did not come in time.
+ */
+#define IOTSEC_REASON_COMMUNICATION_ERROR 4
+
+/**
+ * `reason`: disconnected or closed on request.
+ */
+#define IOTSEC_REASON_CLIENT_CLOSE 5
+
+/**
  * `iotsec_client_create`: accept a device or a module connection string.
  */
 #define IOTSEC_CLIENT_ANY 0
@@ -117,6 +195,56 @@ typedef enum IOTHUB_CLIENT_CONFIRMATION_RESULT {
      */
     IOTHUB_CLIENT_CONFIRMATION_ERROR = 3,
 } IOTHUB_CLIENT_CONFIRMATION_RESULT;
+
+/**
+ * Whether a client is connected, as the connection status callback reports it (same names and
+ * values as the Azure IoT C SDK).
+ */
+typedef enum IOTHUB_CLIENT_CONNECTION_STATUS {
+    /**
+     * Connected (MQTT CONNACK accepted).
+     */
+    IOTHUB_CLIENT_CONNECTION_AUTHENTICATED = 0,
+    /**
+     * Not connected: the connection was lost (iotsec reconnects by itself), is being renewed,
+     * was closed, or the first attempt failed.
+     */
+    IOTHUB_CLIENT_CONNECTION_UNAUTHENTICATED = 1,
+} IOTHUB_CLIENT_CONNECTION_STATUS;
+
+/**
+ * Why the connection status changed (same names and values as the Azure IoT C SDK).
+ */
+typedef enum IOTHUB_CLIENT_CONNECTION_STATUS_REASON {
+    /**
+     * A planned reconnect that presents a new SAS token before the current one expires.
+     */
+    IOTHUB_CLIENT_CONNECTION_EXPIRED_SAS_TOKEN = 0,
+    /**
+     * Never reported by iotsec (kept for the C SDK's values).
+     */
+    IOTHUB_CLIENT_CONNECTION_DEVICE_DISABLED = 1,
+    /**
+     * The broker refused the credentials (CONNACK 4 or 5).
+     */
+    IOTHUB_CLIENT_CONNECTION_BAD_CREDENTIAL = 2,
+    /**
+     * Never reported by iotsec, which keeps reconnecting until the client is destroyed.
+     */
+    IOTHUB_CLIENT_CONNECTION_RETRY_EXPIRED = 3,
+    /**
+     * The broker could not be reached, or the connection was lost.
+     */
+    IOTHUB_CLIENT_CONNECTION_NO_NETWORK = 4,
+    /**
+     * TLS failed, or a CONNACK or PUBACK did not come in time.
+     */
+    IOTHUB_CLIENT_CONNECTION_COMMUNICATION_ERROR = 5,
+    /**
+     * Connected; or disconnected on request (`iotsec_client_disconnect`).
+     */
+    IOTHUB_CLIENT_CONNECTION_OK = 6,
+} IOTHUB_CLIENT_CONNECTION_STATUS_REASON;
 
 /**
  * Result of the `IoTHubMessage_*` functions (same names and values as the Azure IoT C SDK).
@@ -223,10 +351,34 @@ typedef void (*IOTHUB_CLIENT_EVENT_CONFIRMATION_CALLBACK)(enum IOTHUB_CLIENT_CON
                                                           void *userContextCallback);
 
 /**
+ * The connection status callback of `IoTHubDeviceClient_SetConnectionStatusCallback` /
+ * `IoTHubModuleClient_SetConnectionStatusCallback`.
+ */
+typedef void (*IOTHUB_CLIENT_CONNECTION_STATUS_CALLBACK)(enum IOTHUB_CLIENT_CONNECTION_STATUS result,
+                                                         enum IOTHUB_CLIENT_CONNECTION_STATUS_REASON reason,
+                                                         void *userContextCallback);
+
+/**
  * Status of the native `iotsec_*` functions: `IOTSEC_OK` (0) or one of the `IOTSEC_ERROR_*`
  * codes, which are iotsec's stable error kind codes (the same numbers in every language).
  */
 typedef uint32_t iotsec_status;
+
+/**
+ * The callback of `iotsec_client_set_connection_callback`: every connection state change, in
+ * order. `state` is an `IOTSEC_STATE_*` value, `status` an `IOTSEC_CONNECTION_STATUS_*` value,
+ * `reason` an `IOTSEC_REASON_*` value, `attempt` the reconnect attempt (0 unless `state` is
+ * `IOTSEC_STATE_RECONNECTING`), `error_kind` the `IOTSEC_ERROR_*` code of the error that
+ * caused the change (0: none) and `error_message` its text (NULL when none; valid only during
+ * the call).
+ */
+typedef void (*iotsec_connection_callback)(uint32_t state,
+                                           uint32_t status,
+                                           uint32_t reason,
+                                           uint32_t attempt,
+                                           iotsec_status error_kind,
+                                           const char *error_message,
+                                           void *context);
 
 /**
  * The callback of `iotsec_client_send_async`: called exactly once per accepted message with
@@ -431,6 +583,58 @@ void IoTHubModuleClient_Destroy(IOTHUB_MODULE_CLIENT_HANDLE iotHubModuleClientHa
  * Destroys the client; see `IoTHubModuleClient_Destroy`.
  */
 void IoTHubDeviceClient_Destroy(IOTHUB_DEVICE_CLIENT_HANDLE iotHubClientHandle);
+
+/**
+ * Sets the callback that hears of connection status changes (as in the Azure IoT C SDK):
+ * `IOTHUB_CLIENT_CONNECTION_AUTHENTICATED` / `IOTHUB_CLIENT_CONNECTION_OK` when the client
+ * connects; `IOTHUB_CLIENT_CONNECTION_UNAUTHENTICATED` with `_NO_NETWORK` when the connection
+ * is lost (iotsec then reconnects by itself, with exponential back-off, and sends made
+ * meanwhile complete after the reconnect), with `_EXPIRED_SAS_TOKEN` for the planned reconnect
+ * that renews the SAS token, with `_BAD_CREDENTIAL` / `_NO_NETWORK` /
+ * `_COMMUNICATION_ERROR` when a first connection attempt fails. One call per status change, in
+ * order (a second failed reconnect attempt is not reported again). Set it before the first
+ * send or connect to hear of the first connection. NULL removes it.
+ *
+ * The callback runs on an iotsec thread (like the send confirmations), never after
+ * `IoTHubModuleClient_Destroy` returned and not for the disconnection Destroy causes; inside it,
+ * `iotsec_last_error_message` gives the error that caused the change. Keep it short and do not
+ * call blocking iotsec functions in it.
+ *
+ * # Safety
+ * `connectionStatusCallback` is NULL or a valid function; `userContextCallback` is passed
+ * through untouched and must stay valid until the client is destroyed or the callback replaced.
+ */
+enum IOTHUB_CLIENT_RESULT IoTHubModuleClient_SetConnectionStatusCallback(IOTHUB_MODULE_CLIENT_HANDLE iotHubModuleClientHandle,
+                                                                         IOTHUB_CLIENT_CONNECTION_STATUS_CALLBACK connectionStatusCallback,
+                                                                         void *userContextCallback);
+
+/**
+ * Sets the connection status callback; see `IoTHubModuleClient_SetConnectionStatusCallback`.
+ *
+ * # Safety
+ * As `IoTHubModuleClient_SetConnectionStatusCallback`.
+ */
+enum IOTHUB_CLIENT_RESULT IoTHubDeviceClient_SetConnectionStatusCallback(IOTHUB_DEVICE_CLIENT_HANDLE iotHubClientHandle,
+                                                                         IOTHUB_CLIENT_CONNECTION_STATUS_CALLBACK connectionStatusCallback,
+                                                                         void *userContextCallback);
+
+/**
+ * Sets a callback that hears of *every* connection state change, in order: connecting,
+ * connected, each reconnect attempt (numbered, with the error that caused it), disconnected,
+ * closed; with the SDK-style status (`IOTSEC_CONNECTION_STATUS_*`, `_NONE` for changes a
+ * status callback does not report) and reason (`IOTSEC_REASON_*`). This is what the C# package
+ * builds its `ConnectionStatusChangesHandler` on. Same threads and rules as
+ * `IoTHubModuleClient_SetConnectionStatusCallback`; NULL removes it.
+ *
+ * @return `IOTSEC_OK`, or `IOTSEC_ERROR_INVALID_ARGUMENT` for a NULL or destroyed handle.
+ *
+ * # Safety
+ * `callback` is NULL or a valid function; `context` is passed through untouched and must stay
+ * valid until the client is destroyed or the callback replaced.
+ */
+iotsec_status iotsec_client_set_connection_callback(IOTHUB_CLIENT_CORE_HANDLE client,
+                                                    iotsec_connection_callback callback,
+                                                    void *context);
 
 /**
  * Creates a client: `kind` is `IOTSEC_CLIENT_ANY`, `IOTSEC_CLIENT_DEVICE` or
@@ -867,7 +1071,9 @@ IOTHUB_MESSAGE_HANDLE iotsec_security_message_create(const char *agent_id,
 iotsec_status iotsec_shutdown(void);
 
 /**
- * The C SDK's platform initialisation: nothing to do in iotsec; returns 0.
+ * The C SDK's platform initialisation: turns on the log on standard error when the
+ * environment asks for it (`IOTSEC_LOG=trace`, or a level or filter; clients do this too when
+ * they are created); returns 0.
  */
 int IoTHub_Init(void);
 

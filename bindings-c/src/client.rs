@@ -15,7 +15,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
-use iotsec_core::{Client, ClientOptions, ConnectionString, Error, ErrorKind, Message, QueuePolicy, Transport, ValidationMode};
+use iotsec_core::{
+    ChangeReason, Client, ClientOptions, ConnectionState, ConnectionStatus, ConnectionString, Error, ErrorKind, Message, QueuePolicy, StateChange,
+    Transport, ValidationMode,
+};
 
 use crate::ffi::{
     arg_str, blocking_on_runtime_thread, catch, clear_last_error, guard, handle_id, handle_ptr, invalid, on_runtime_thread,
@@ -109,6 +112,102 @@ pub type IOTHUB_CLIENT_EVENT_CONFIRMATION_CALLBACK =
 /// call) and the `context` given to the send.
 pub type iotsec_send_callback = Option<unsafe extern "C" fn(status: iotsec_status, error_message: *const c_char, context: *mut c_void)>;
 
+/// Whether a client is connected, as the connection status callback reports it (same names and
+/// values as the Azure IoT C SDK).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IOTHUB_CLIENT_CONNECTION_STATUS {
+    /// Connected (MQTT CONNACK accepted).
+    IOTHUB_CLIENT_CONNECTION_AUTHENTICATED = 0,
+    /// Not connected: the connection was lost (iotsec reconnects by itself), is being renewed,
+    /// was closed, or the first attempt failed.
+    IOTHUB_CLIENT_CONNECTION_UNAUTHENTICATED = 1,
+}
+
+/// Why the connection status changed (same names and values as the Azure IoT C SDK).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IOTHUB_CLIENT_CONNECTION_STATUS_REASON {
+    /// A planned reconnect that presents a new SAS token before the current one expires.
+    IOTHUB_CLIENT_CONNECTION_EXPIRED_SAS_TOKEN = 0,
+    /// Never reported by iotsec (kept for the C SDK's values).
+    IOTHUB_CLIENT_CONNECTION_DEVICE_DISABLED = 1,
+    /// The broker refused the credentials (CONNACK 4 or 5).
+    IOTHUB_CLIENT_CONNECTION_BAD_CREDENTIAL = 2,
+    /// Never reported by iotsec, which keeps reconnecting until the client is destroyed.
+    IOTHUB_CLIENT_CONNECTION_RETRY_EXPIRED = 3,
+    /// The broker could not be reached, or the connection was lost.
+    IOTHUB_CLIENT_CONNECTION_NO_NETWORK = 4,
+    /// TLS failed, or a CONNACK or PUBACK did not come in time.
+    IOTHUB_CLIENT_CONNECTION_COMMUNICATION_ERROR = 5,
+    /// Connected; or disconnected on request (`iotsec_client_disconnect`).
+    IOTHUB_CLIENT_CONNECTION_OK = 6,
+}
+
+/// The connection status callback of `IoTHubDeviceClient_SetConnectionStatusCallback` /
+/// `IoTHubModuleClient_SetConnectionStatusCallback`.
+pub type IOTHUB_CLIENT_CONNECTION_STATUS_CALLBACK = Option<
+    unsafe extern "C" fn(
+        result: IOTHUB_CLIENT_CONNECTION_STATUS,
+        reason: IOTHUB_CLIENT_CONNECTION_STATUS_REASON,
+        userContextCallback: *mut c_void,
+    ),
+>;
+
+/// `state` of `iotsec_connection_callback`: not connected (never, on request, or the first
+/// attempt failed).
+pub const IOTSEC_STATE_DISCONNECTED: u32 = 0;
+/// `state`: the first connection attempt is under way.
+pub const IOTSEC_STATE_CONNECTING: u32 = 1;
+/// `state`: connected.
+pub const IOTSEC_STATE_CONNECTED: u32 = 2;
+/// `state`: the connection is down and iotsec is reconnecting (`attempt` 1, 2, ...; 0 for a
+/// planned reconnect such as a token renewal).
+pub const IOTSEC_STATE_RECONNECTING: u32 = 3;
+/// `state`: the client was destroyed or shut down.
+pub const IOTSEC_STATE_CLOSED: u32 = 4;
+
+/// `status` of `iotsec_connection_callback`: this change is not one an SDK-style status
+/// callback reports (connecting, a further failed reconnect attempt).
+pub const IOTSEC_CONNECTION_STATUS_NONE: u32 = 0;
+/// `status`: connected (C#/Java `Connected`).
+pub const IOTSEC_CONNECTION_STATUS_CONNECTED: u32 = 1;
+/// `status`: disconnected, iotsec reconnecting (C#/Java `Disconnected_Retrying`).
+pub const IOTSEC_CONNECTION_STATUS_DISCONNECTED_RETRYING: u32 = 2;
+/// `status`: disconnected, not retrying (C#/Java `Disconnected`).
+pub const IOTSEC_CONNECTION_STATUS_DISCONNECTED: u32 = 3;
+
+/// `reason` of `iotsec_connection_callback`: connected (or connecting) normally.
+pub const IOTSEC_REASON_CONNECTION_OK: u32 = 0;
+/// `reason`: a planned reconnect with a new SAS token before the current one expires.
+pub const IOTSEC_REASON_EXPIRED_SAS_TOKEN: u32 = 1;
+/// `reason`: the broker refused the credentials.
+pub const IOTSEC_REASON_BAD_CREDENTIAL: u32 = 2;
+/// `reason`: the broker could not be reached, or the connection was lost.
+pub const IOTSEC_REASON_NO_NETWORK: u32 = 3;
+/// `reason`: TLS failed, or a CONNACK or PUBACK did not come in time.
+pub const IOTSEC_REASON_COMMUNICATION_ERROR: u32 = 4;
+/// `reason`: disconnected or closed on request.
+pub const IOTSEC_REASON_CLIENT_CLOSE: u32 = 5;
+
+/// The callback of `iotsec_client_set_connection_callback`: every connection state change, in
+/// order. `state` is an `IOTSEC_STATE_*` value, `status` an `IOTSEC_CONNECTION_STATUS_*` value,
+/// `reason` an `IOTSEC_REASON_*` value, `attempt` the reconnect attempt (0 unless `state` is
+/// `IOTSEC_STATE_RECONNECTING`), `error_kind` the `IOTSEC_ERROR_*` code of the error that
+/// caused the change (0: none) and `error_message` its text (NULL when none; valid only during
+/// the call).
+pub type iotsec_connection_callback = Option<
+    unsafe extern "C" fn(
+        state: u32,
+        status: u32,
+        reason: u32,
+        attempt: u32,
+        error_kind: iotsec_status,
+        error_message: *const c_char,
+        context: *mut c_void,
+    ),
+>;
+
 /// `iotsec_client_create`: accept a device or a module connection string.
 pub const IOTSEC_CLIENT_ANY: u32 = 0;
 /// `iotsec_client_create`: accept only a device connection string (no `ModuleId`).
@@ -171,7 +270,15 @@ struct ClientState {
     /// Connected or sent once: options are frozen from then on.
     in_use: bool,
     destroyed: bool,
+    /// `*_SetConnectionStatusCallback`.
+    status_callback: Option<(StatusCallbackFn, UserContext)>,
+    /// `iotsec_client_set_connection_callback`.
+    connection_callback: Option<(ConnectionCallbackFn, UserContext)>,
+    /// A task delivers the state changes of `client` to the callbacks.
+    watching: bool,
 }
+
+type ConnectionCallbackFn = unsafe extern "C" fn(u32, u32, u32, u32, iotsec_status, *const c_char, *mut c_void);
 
 /// What a client handle names.
 pub(crate) struct ClientCell {
@@ -202,11 +309,49 @@ impl ClientCell {
             None => {
                 let c = Client::new(state.connection_string.clone(), state.options.clone())?;
                 state.client = Some(c.clone());
+                state.watching = false;
                 c
             }
         };
         state.in_use |= use_it;
+        self.watch_if_needed(&mut state);
         Ok(client)
+    }
+
+    /// Starts delivering the core client's state changes to the callbacks, once per core
+    /// client, when a callback is set.
+    fn watch_if_needed(self: &ClientCell, state: &mut ClientState) {
+        let wanted = state.status_callback.is_some() || state.connection_callback.is_some();
+        let Some(client) = state.client.as_ref().filter(|_| wanted && !state.watching) else { return };
+        state.watching = true;
+        let mut changes = client.state_changes();
+        let Some(cell) = CLIENTS.get(self.id) else { return };
+        let cell = Arc::downgrade(&cell);
+        let gate = self.gate.clone();
+        iotsec_core::runtime::handle().spawn(async move {
+            while let Some(change) = changes.next().await {
+                // A ticket first, then the check: Destroy either waits for this delivery or
+                // makes it skip (it sets `destroying` before it waits for the tickets).
+                let ticket = Ticket::take(&gate);
+                if gate.destroying.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Some(cell) = cell.upgrade() else { break };
+                let (status_callback, connection_callback) = {
+                    let state = cell.state();
+                    (
+                        state.status_callback.as_ref().map(|(f, c)| (*f, c.get())),
+                        state.connection_callback.as_ref().map(|(f, c)| (*f, c.get())),
+                    )
+                };
+                let id = cell.id;
+                drop(cell);
+                let previous = IN_CALLBACK_OF.with(|c| c.replace(id));
+                catch(|| deliver_change(&change, status_callback, connection_callback));
+                IN_CALLBACK_OF.with(|c| c.set(previous));
+                drop(ticket);
+            }
+        });
     }
 
     fn set_option(&self, function: &str, name: &str, apply: impl FnOnce(&mut ClientOptions) -> Result<(), Error>) -> Result<(), Error> {
@@ -225,6 +370,7 @@ impl ClientCell {
         options.validate().map_err(|e| e.context(format!("{function}: option `{name}`")))?;
         state.options = options;
         state.client = None;
+        state.watching = false;
         Ok(())
     }
 
@@ -273,6 +419,7 @@ impl ClientCell {
         let client = {
             let mut state = self.state();
             state.in_use = false;
+            state.watching = false;
             state.client.take()
         };
         if let Some(client) = client {
@@ -324,6 +471,8 @@ enum Kind {
 /// # Safety
 /// `connection_string` is NULL or a NUL-terminated string.
 unsafe fn create(function: &str, connection_string: *const c_char, kind: Kind) -> Result<IOTHUB_CLIENT_CORE_HANDLE, Error> {
+    // IOTSEC_LOG=trace (or a level or filter) logs iotsec, rumqttc and rustls on standard error.
+    iotsec_core::client::init_logging_from_env();
     // SAFETY: forwarded from the caller.
     let text = unsafe { arg_str(function, "connectionString", connection_string) }?;
     let cs = ConnectionString::parse(text).map_err(|e| e.context(function))?;
@@ -343,7 +492,16 @@ unsafe fn create(function: &str, connection_string: *const c_char, kind: Kind) -
         _ => {}
     }
     let options = ClientOptions { product_info: Some(product_info()), ..ClientOptions::default() };
-    let state = ClientState { connection_string: cs, options, client: None, in_use: false, destroyed: false };
+    let state = ClientState {
+        connection_string: cs,
+        options,
+        client: None,
+        in_use: false,
+        destroyed: false,
+        status_callback: None,
+        connection_callback: None,
+        watching: false,
+    };
     let id = CLIENTS.insert_with(|id| Arc::new(ClientCell { id, state: Mutex::new(state), gate: Arc::default() }));
     Ok(handle_ptr(id))
 }
@@ -705,6 +863,178 @@ pub extern "C" fn IoTHubModuleClient_Destroy(iotHubModuleClientHandle: IOTHUB_MO
 #[no_mangle]
 pub extern "C" fn IoTHubDeviceClient_Destroy(iotHubClientHandle: IOTHUB_DEVICE_CLIENT_HANDLE) {
     destroy("IoTHubDeviceClient_Destroy", iotHubClientHandle);
+}
+
+/// The C SDK's connection status and reason for a change.
+fn sdk_status(status: ConnectionStatus, reason: ChangeReason) -> (IOTHUB_CLIENT_CONNECTION_STATUS, IOTHUB_CLIENT_CONNECTION_STATUS_REASON) {
+    use IOTHUB_CLIENT_CONNECTION_STATUS::*;
+    use IOTHUB_CLIENT_CONNECTION_STATUS_REASON::*;
+    let status = match status {
+        ConnectionStatus::Connected => IOTHUB_CLIENT_CONNECTION_AUTHENTICATED,
+        _ => IOTHUB_CLIENT_CONNECTION_UNAUTHENTICATED,
+    };
+    let reason = match reason {
+        ChangeReason::ExpiredSasToken => IOTHUB_CLIENT_CONNECTION_EXPIRED_SAS_TOKEN,
+        ChangeReason::BadCredential => IOTHUB_CLIENT_CONNECTION_BAD_CREDENTIAL,
+        ChangeReason::NoNetwork => IOTHUB_CLIENT_CONNECTION_NO_NETWORK,
+        ChangeReason::ConnectionOk | ChangeReason::ClientClose => IOTHUB_CLIENT_CONNECTION_OK,
+        _ => IOTHUB_CLIENT_CONNECTION_COMMUNICATION_ERROR,
+    };
+    (status, reason)
+}
+
+/// iotsec's numbers for a change (`IOTSEC_STATE_*`, `IOTSEC_CONNECTION_STATUS_*`, `IOTSEC_REASON_*`).
+fn native_codes(change: &StateChange) -> (u32, u32, u32, u32) {
+    let (state, attempt) = match &change.state {
+        ConnectionState::Disconnected { .. } => (IOTSEC_STATE_DISCONNECTED, 0),
+        ConnectionState::Connecting => (IOTSEC_STATE_CONNECTING, 0),
+        ConnectionState::Connected => (IOTSEC_STATE_CONNECTED, 0),
+        ConnectionState::Reconnecting { attempt, .. } => (IOTSEC_STATE_RECONNECTING, *attempt),
+        ConnectionState::Closed => (IOTSEC_STATE_CLOSED, 0),
+    };
+    let status = match change.status {
+        None => IOTSEC_CONNECTION_STATUS_NONE,
+        Some(ConnectionStatus::Connected) => IOTSEC_CONNECTION_STATUS_CONNECTED,
+        Some(ConnectionStatus::DisconnectedRetrying) => IOTSEC_CONNECTION_STATUS_DISCONNECTED_RETRYING,
+        Some(_) => IOTSEC_CONNECTION_STATUS_DISCONNECTED,
+    };
+    let reason = match change.reason {
+        ChangeReason::ConnectionOk => IOTSEC_REASON_CONNECTION_OK,
+        ChangeReason::ExpiredSasToken => IOTSEC_REASON_EXPIRED_SAS_TOKEN,
+        ChangeReason::BadCredential => IOTSEC_REASON_BAD_CREDENTIAL,
+        ChangeReason::NoNetwork => IOTSEC_REASON_NO_NETWORK,
+        ChangeReason::ClientClose => IOTSEC_REASON_CLIENT_CLOSE,
+        _ => IOTSEC_REASON_COMMUNICATION_ERROR,
+    };
+    (state, status, reason, attempt)
+}
+
+type StatusCallbackFn = unsafe extern "C" fn(IOTHUB_CLIENT_CONNECTION_STATUS, IOTHUB_CLIENT_CONNECTION_STATUS_REASON, *mut c_void);
+
+/// Calls the callbacks for one change (on an iotsec thread, inside a ticket).
+fn deliver_change(change: &StateChange, status_callback: Option<(StatusCallbackFn, *mut c_void)>, connection_callback: Option<(ConnectionCallbackFn, *mut c_void)>) {
+    match change.state.error() {
+        Some(e) => set_last_error(e),
+        None => clear_last_error(),
+    }
+    if let (Some((callback, context)), Some(status)) = (status_callback, change.status) {
+        let (status, reason) = sdk_status(status, change.reason);
+        // SAFETY: the user's callback with the user's context, as the C SDK calls it.
+        unsafe { callback(status, reason, context) };
+    }
+    if let Some((callback, context)) = connection_callback {
+        let (state, status, reason, attempt) = native_codes(change);
+        let error = change.state.error();
+        let text = error.map(|e| crate::ffi::c_string(e.message().to_string()));
+        let kind = error.map_or(IOTSEC_OK, |e| e.kind().code());
+        let text_ptr = text.as_ref().map_or(std::ptr::null(), |t| t.as_ptr());
+        // SAFETY: the user's callback with the user's context.
+        unsafe { callback(state, status, reason, attempt, kind, text_ptr, context) };
+    }
+}
+
+/// Stores a callback and starts the deliveries if a core client exists already.
+fn set_connection_callbacks(function: &str, handle: IOTHUB_CLIENT_CORE_HANDLE, apply: impl FnOnce(&mut ClientState)) -> Result<(), Error> {
+    let cell = lookup(function, handle)?;
+    let mut state = cell.state();
+    if state.destroyed {
+        return Err(closed());
+    }
+    apply(&mut state);
+    cell.watch_if_needed(&mut state);
+    Ok(())
+}
+
+/// # Safety
+/// `callback` is NULL or a valid function; `context` is passed through untouched.
+unsafe fn set_status_callback_compat(
+    function: &str,
+    handle: IOTHUB_CLIENT_CORE_HANDLE,
+    callback: IOTHUB_CLIENT_CONNECTION_STATUS_CALLBACK,
+    context: *mut c_void,
+) -> IOTHUB_CLIENT_RESULT {
+    guard(function, IOTHUB_CLIENT_ERROR, || {
+        client_result(set_connection_callbacks(function, handle, |state| {
+            state.status_callback = callback.map(|f| (f, UserContext(context)));
+        }))
+    })
+}
+
+/// Sets the callback that hears of connection status changes (as in the Azure IoT C SDK):
+/// `IOTHUB_CLIENT_CONNECTION_AUTHENTICATED` / `IOTHUB_CLIENT_CONNECTION_OK` when the client
+/// connects; `IOTHUB_CLIENT_CONNECTION_UNAUTHENTICATED` with `_NO_NETWORK` when the connection
+/// is lost (iotsec then reconnects by itself, with exponential back-off, and sends made
+/// meanwhile complete after the reconnect), with `_EXPIRED_SAS_TOKEN` for the planned reconnect
+/// that renews the SAS token, with `_BAD_CREDENTIAL` / `_NO_NETWORK` /
+/// `_COMMUNICATION_ERROR` when a first connection attempt fails. One call per status change, in
+/// order (a second failed reconnect attempt is not reported again). Set it before the first
+/// send or connect to hear of the first connection. NULL removes it.
+///
+/// The callback runs on an iotsec thread (like the send confirmations), never after
+/// `IoTHubModuleClient_Destroy` returned and not for the disconnection Destroy causes; inside it,
+/// `iotsec_last_error_message` gives the error that caused the change. Keep it short and do not
+/// call blocking iotsec functions in it.
+///
+/// # Safety
+/// `connectionStatusCallback` is NULL or a valid function; `userContextCallback` is passed
+/// through untouched and must stay valid until the client is destroyed or the callback replaced.
+#[no_mangle]
+pub unsafe extern "C" fn IoTHubModuleClient_SetConnectionStatusCallback(
+    iotHubModuleClientHandle: IOTHUB_MODULE_CLIENT_HANDLE,
+    connectionStatusCallback: IOTHUB_CLIENT_CONNECTION_STATUS_CALLBACK,
+    userContextCallback: *mut c_void,
+) -> IOTHUB_CLIENT_RESULT {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        set_status_callback_compat(
+            "IoTHubModuleClient_SetConnectionStatusCallback",
+            iotHubModuleClientHandle,
+            connectionStatusCallback,
+            userContextCallback,
+        )
+    }
+}
+
+/// Sets the connection status callback; see `IoTHubModuleClient_SetConnectionStatusCallback`.
+///
+/// # Safety
+/// As `IoTHubModuleClient_SetConnectionStatusCallback`.
+#[no_mangle]
+pub unsafe extern "C" fn IoTHubDeviceClient_SetConnectionStatusCallback(
+    iotHubClientHandle: IOTHUB_DEVICE_CLIENT_HANDLE,
+    connectionStatusCallback: IOTHUB_CLIENT_CONNECTION_STATUS_CALLBACK,
+    userContextCallback: *mut c_void,
+) -> IOTHUB_CLIENT_RESULT {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        set_status_callback_compat("IoTHubDeviceClient_SetConnectionStatusCallback", iotHubClientHandle, connectionStatusCallback, userContextCallback)
+    }
+}
+
+/// Sets a callback that hears of *every* connection state change, in order: connecting,
+/// connected, each reconnect attempt (numbered, with the error that caused it), disconnected,
+/// closed; with the SDK-style status (`IOTSEC_CONNECTION_STATUS_*`, `_NONE` for changes a
+/// status callback does not report) and reason (`IOTSEC_REASON_*`). This is what the C# package
+/// builds its `ConnectionStatusChangesHandler` on. Same threads and rules as
+/// `IoTHubModuleClient_SetConnectionStatusCallback`; NULL removes it.
+///
+/// @return `IOTSEC_OK`, or `IOTSEC_ERROR_INVALID_ARGUMENT` for a NULL or destroyed handle.
+///
+/// # Safety
+/// `callback` is NULL or a valid function; `context` is passed through untouched and must stay
+/// valid until the client is destroyed or the callback replaced.
+#[no_mangle]
+pub unsafe extern "C" fn iotsec_client_set_connection_callback(
+    client: IOTHUB_CLIENT_CORE_HANDLE,
+    callback: iotsec_connection_callback,
+    context: *mut c_void,
+) -> iotsec_status {
+    const F: &str = "iotsec_client_set_connection_callback";
+    guard(F, IOTSEC_ERROR_INTERNAL, || {
+        status_of(set_connection_callbacks(F, client, |state| {
+            state.connection_callback = callback.map(|f| (f, UserContext(context)));
+        }))
+    })
 }
 
 /// Creates a client: `kind` is `IOTSEC_CLIENT_ANY`, `IOTSEC_CLIENT_DEVICE` or

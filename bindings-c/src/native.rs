@@ -270,9 +270,12 @@ pub extern "C" fn iotsec_shutdown() -> iotsec_status {
     })
 }
 
-/// The C SDK's platform initialisation: nothing to do in iotsec; returns 0.
+/// The C SDK's platform initialisation: turns on the log on standard error when the
+/// environment asks for it (`IOTSEC_LOG=trace`, or a level or filter; clients do this too when
+/// they are created); returns 0.
 #[no_mangle]
 pub extern "C" fn IoTHub_Init() -> c_int {
+    let _ = std::panic::catch_unwind(iotsec_core::client::init_logging_from_env);
     0
 }
 
