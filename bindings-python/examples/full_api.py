@@ -140,6 +140,24 @@ def blocking(conn_str: str, messages: List[Message]) -> None:
         conn_str, keep_alive=60, validation="strict", sastoken_ttl=3600, send_timeout=30, connect_timeout=10,
         max_in_flight=100, queue_capacity=1000, queue_policy="block",
     )
+    changes: List[bool] = []
+    events: List[iotsec.ConnectionEvent] = []
+
+    def on_change() -> None:
+        changes.append(client.connected)
+
+    def on_event(event: iotsec.ConnectionEvent) -> None:
+        state: str = event.state
+        reason: str = event.reason
+        status: Optional[str] = event.status
+        attempt: Optional[int] = event.attempt
+        error: Optional[IoTSecError] = event.error
+        assert state and reason and (status, attempt, error) is not None
+        events.append(event)
+
+    client.on_connection_state_change = on_change
+    client.on_connection_event = on_event
+    assert client.on_connection_event is on_event and client.on_connection_state_change is on_change
     client.connect()
     assert client.connected and client.connection_state == "connected"
     assert client.device_id and client.module_id is None and "api-version" in client.mqtt_username
@@ -158,6 +176,11 @@ def blocking(conn_str: str, messages: List[Message]) -> None:
 
 async def asynchronous(conn_str: str, messages: List[Message]) -> None:
     client = iotsec.aio.IoTHubDeviceClient.create_from_connection_string(conn_str, validation="warn")
+
+    async def on_change() -> None:
+        await asyncio.sleep(0)
+
+    client.on_connection_state_change = on_change
     await client.connect()
     await client.send_message(messages[0])
     results = await asyncio.gather(*(client.send_message(m) for m in messages))

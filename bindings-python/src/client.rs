@@ -99,16 +99,22 @@ impl Client {
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         guard(py, || {
-            let text = connection_string
-                .cast::<PyString>()
-                .map_err(|_| {
-                    PyTypeError::new_err(format!(
-                        "the connection string must be a str, not {}",
-                        type_name_of(connection_string)
-                    ))
-                })?
-                .to_cow()?
-                .into_owned();
+            let text = connection_string.cast::<PyString>().map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "the connection string must be a str, not {}",
+                    type_name_of(connection_string)
+                ))
+            })?;
+            let text = crate::convert::utf8_text(text, "the connection string").map_err(|_| {
+                // Named as a connection string error, without echoing the text (it holds the key).
+                to_pyerr(
+                    py,
+                    &iotsec::Error::new(
+                        iotsec::ErrorKind::InvalidConnectionString,
+                        "invalid connection string: it contains a lone surrogate, which is not text (it cannot be encoded as UTF-8)",
+                    ),
+                )
+            })?;
             let options = options::client_options(py, options)?;
             let client = py
                 .detach(|| match kind {
@@ -151,6 +157,15 @@ impl Client {
     #[getter]
     fn mqtt_username(&self) -> String {
         self.client.mqtt_username().to_string()
+    }
+
+    /// Starts forwarding connection state changes to a handler thread (internal; see
+    /// `iotsec._clients`).
+    fn _state_events(&self, py: Python<'_>) -> PyResult<crate::events::StateEvents> {
+        guard(py, || {
+            crate::events::StateEvents::start(&self.client)
+                .map_err(|e| to_pyerr(py, &iotsec::Error::new(iotsec::ErrorKind::Io, format!("cannot start connection events: {e}"))))
+        })
     }
 
     // ---- blocking -------------------------------------------------------------------------

@@ -89,9 +89,77 @@ pub(crate) fn body_bytes(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Bytes> 
     )))
 }
 
+/// How deeply dicts and lists may nest in a value converted to JSON: serde_json's parser limit,
+/// so a value behaves as its JSON text would. Deeper input (or a list that contains itself)
+/// raises `InvalidArgumentError` instead of exhausting the stack.
+const MAX_DEPTH: usize = 128;
+
+/// Keys longer than this are shortened in the paths of error messages.
+const PATH_KEY_CHARS: usize = 40;
+
+/// A conversion failure on its way up: the path is collected as the recursion unwinds, so no
+/// path string is built unless something fails (and then once).
+struct Failure {
+    /// Path segments, innermost first.
+    rev_path: Vec<String>,
+    error: FailureKind,
+}
+
+enum FailureKind {
+    Type(String),
+    Value(String),
+    Python(PyErr),
+}
+
+impl Failure {
+    fn type_error(message: String) -> Self {
+        Failure { rev_path: Vec::new(), error: FailureKind::Type(message) }
+    }
+
+    fn value_error(message: String) -> Self {
+        Failure { rev_path: Vec::new(), error: FailureKind::Value(message) }
+    }
+
+    fn within(mut self, segment: impl FnOnce() -> String) -> Self {
+        self.rev_path.push(segment());
+        self
+    }
+
+    fn into_pyerr(self, py: Python<'_>, root: &str) -> PyErr {
+        let mut path = root.to_string();
+        for segment in self.rev_path.iter().rev() {
+            path.push_str(segment);
+        }
+        match self.error {
+            FailureKind::Type(m) => PyTypeError::new_err(format!("{path}: {m}")),
+            FailureKind::Value(m) => errors::invalid_argument(py, format!("{path}: {m}")),
+            FailureKind::Python(e) => e,
+        }
+    }
+}
+
+impl From<PyErr> for Failure {
+    fn from(e: PyErr) -> Self {
+        Failure { rev_path: Vec::new(), error: FailureKind::Python(e) }
+    }
+}
+
+fn key_segment(key: &str) -> String {
+    if key.chars().count() <= PATH_KEY_CHARS {
+        format!("[{key:?}]")
+    } else {
+        let short: String = key.chars().take(PATH_KEY_CHARS).collect();
+        format!("[{short:?}...]")
+    }
+}
+
 /// A JSON value from a Python value (dict with str keys, list, tuple, str, int, float, bool,
 /// None). `path` is where in the input the value sits, for errors (`records[0]["ProcessId"]`).
 pub(crate) fn json_value(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<Value> {
+    json_at(obj, 0).map_err(|f| f.into_pyerr(obj.py(), path))
+}
+
+fn json_at(obj: &Bound<'_, PyAny>, depth: usize) -> Result<Value, Failure> {
     if obj.is_none() {
         return Ok(Value::Null);
     }
@@ -99,7 +167,7 @@ pub(crate) fn json_value(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<Value> 
         return Ok(Value::Bool(b.is_true()));
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Value::String(s.to_cow()?.into_owned()));
+        return Ok(Value::String(utf8_of(s).map_err(Failure::value_error)?));
     }
     if obj.cast::<PyInt>().is_ok() {
         if let Ok(i) = obj.extract::<i64>() {
@@ -108,23 +176,26 @@ pub(crate) fn json_value(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<Value> 
         if let Ok(u) = obj.extract::<u64>() {
             return Ok(Value::Number(u.into()));
         }
-        return Err(errors::invalid_argument(obj.py(), format!("{path}: integer {obj} does not fit in 64 bits")));
+        return Err(Failure::value_error("an integer that does not fit in 64 bits".to_string()));
     }
     if let Ok(f) = obj.cast::<PyFloat>() {
         let value = f.value();
-        return Number::from_f64(value)
-            .map(Value::Number)
-            .ok_or_else(|| errors::invalid_argument(obj.py(), format!("{path}: {value} is not a JSON number")));
+        return Number::from_f64(value).map(Value::Number).ok_or_else(|| Failure::value_error(format!("{value} is not a JSON number")));
+    }
+    let container = obj.cast::<PyDict>().is_ok() || obj.cast::<PyList>().is_ok() || obj.cast::<PyTuple>().is_ok();
+    if container && depth >= MAX_DEPTH {
+        return Err(Failure::value_error(format!(
+            "nested more than {MAX_DEPTH} levels deep (or contains itself); JSON that deep is refused"
+        )));
     }
     if let Ok(d) = obj.cast::<PyDict>() {
         let mut map = Map::new();
         for (k, v) in d.iter() {
             let key = k
                 .cast::<PyString>()
-                .map_err(|_| PyTypeError::new_err(format!("{path}: keys must be str, not {}", type_name(&k))))?
-                .to_cow()?
-                .into_owned();
-            let value = json_value(&v, &format!("{path}[{key:?}]"))?;
+                .map_err(|_| Failure::type_error(format!("keys must be str, not {}", type_name(&k))))
+                .and_then(|k| utf8_of(k).map_err(|m| Failure::value_error(format!("a key {m}"))))?;
+            let value = json_at(&v, depth + 1).map_err(|f| f.within(|| key_segment(&key)))?;
             map.insert(key, value);
         }
         return Ok(Value::Object(map));
@@ -132,14 +203,25 @@ pub(crate) fn json_value(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<Value> 
     if obj.cast::<PyList>().is_ok() || obj.cast::<PyTuple>().is_ok() {
         let mut items = Vec::new();
         for (i, item) in obj.try_iter()?.enumerate() {
-            items.push(json_value(&item?, &format!("{path}[{i}]"))?);
+            items.push(json_at(&item?, depth + 1).map_err(|f| f.within(|| format!("[{i}]")))?);
         }
         return Ok(Value::Array(items));
     }
-    Err(PyTypeError::new_err(format!(
-        "{path}: {} is not a JSON value (use dict, list, str, int, float, bool or None)",
+    Err(Failure::type_error(format!(
+        "{} is not a JSON value (use dict, list, str, int, float, bool or None)",
         type_name(obj)
     )))
+}
+
+/// The UTF-8 text of `s`, or why it has none (a lone surrogate).
+fn utf8_of(s: &Bound<'_, PyString>) -> Result<String, String> {
+    s.to_cow().map(|c| c.into_owned()).map_err(|_| "is a str that cannot be encoded as UTF-8 (it contains a lone surrogate)".to_string())
+}
+
+/// The UTF-8 text of a str argument; `InvalidArgumentError` naming `what` when it cannot be
+/// encoded (a lone surrogate such as `"\ud800"`).
+pub(crate) fn utf8_text(s: &Bound<'_, PyString>, what: &str) -> PyResult<String> {
+    utf8_of(s).map_err(|m| errors::invalid_argument(s.py(), format!("{what} {m}")))
 }
 
 /// An optional str argument.
@@ -148,7 +230,7 @@ pub(crate) fn opt_str(obj: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Op
         None => Ok(None),
         Some(o) if o.is_none() => Ok(None),
         Some(o) => match o.cast::<PyString>() {
-            Ok(s) => Ok(Some(s.to_cow()?.into_owned())),
+            Ok(s) => Ok(Some(utf8_text(s, what)?)),
             Err(_) => Err(PyTypeError::new_err(format!("{what} must be str or None, not {}", type_name(o)))),
         },
     }

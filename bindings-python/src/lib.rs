@@ -18,6 +18,7 @@ mod client;
 mod completer;
 mod convert;
 mod errors;
+mod events;
 mod message;
 mod options;
 mod schema;
@@ -68,12 +69,15 @@ fn _shutdown_runtime(py: Python<'_>, timeout: f64) -> PyResult<()> {
 #[pymodule]
 #[pyo3(name = "_native")]
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // IOTSEC_LOG=trace (or a filter) logs iotsec, rumqttc and rustls on standard error.
+    let _ = std::panic::catch_unwind(iotsec::client::init_logging_from_env);
     m.add_function(wrap_pyfunction!(version, m)?)?;
     m.add_function(wrap_pyfunction!(user_agent, m)?)?;
     m.add_function(wrap_pyfunction!(_shutdown_runtime, m)?)?;
     m.add_class::<message::Message>()?;
     m.add_class::<client::Client>()?;
     m.add_class::<completer::Drain>()?;
+    m.add_class::<events::StateEvents>()?;
     m.add_function(wrap_pyfunction!(completer::_after_fork_in_child, m)?)?;
     schema::register(m)?;
     m.add("SECURITY_INTERFACE_ID", iotsec::SECURITY_INTERFACE_ID)?;

@@ -41,16 +41,13 @@ impl Message {
         let mut message = self.inner.clone();
         message.clear_properties();
         for (key, value) in custom.iter() {
-            let key_text = key
-                .cast::<PyString>()
-                .map_err(|_| {
-                    PyTypeError::new_err(format!(
-                        "Message.custom_properties keys must be str, not {}",
-                        type_name_of(&key)
-                    ))
-                })?
-                .to_cow()?
-                .into_owned();
+            let key_text = key.cast::<PyString>().map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "Message.custom_properties keys must be str, not {}",
+                    type_name_of(&key)
+                ))
+            })?;
+            let key_text = crate::convert::utf8_text(key_text, "a Message.custom_properties key")?;
             let value_text = property_value(&value).ok_or_else(|| {
                 PyTypeError::new_err(format!(
                     "Message.custom_properties[{key_text:?}] must be str, int, float or bool, not {}",
@@ -94,7 +91,7 @@ impl Message {
 /// A custom property value as text: str as is; int, float and bool through `str()`.
 fn property_value(value: &Bound<'_, PyAny>) -> Option<PyResult<String>> {
     if let Ok(s) = value.cast::<PyString>() {
-        return Some(s.to_cow().map(Cow::into_owned));
+        return Some(crate::convert::utf8_text(s, "a Message.custom_properties value"));
     }
     if value.cast::<PyInt>().is_ok() || value.cast::<PyFloat>().is_ok() || value.cast::<PyBool>().is_ok() {
         return Some(value.str().and_then(|s| s.to_cow().map(Cow::into_owned)));

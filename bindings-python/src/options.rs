@@ -88,7 +88,7 @@ fn integer<T: TryFrom<i64>>(value: &Bound<'_, PyAny>, name: &str, range: &str) -
 
 fn text(value: &Bound<'_, PyAny>, name: &str) -> PyResult<String> {
     if let Ok(s) = value.cast::<PyString>() {
-        return Ok(s.to_cow()?.into_owned());
+        return crate::convert::utf8_text(s, &format!("option `{name}`"));
     }
     if let Ok(b) = value.cast::<PyBytes>() {
         return String::from_utf8(b.as_bytes().to_vec())
@@ -112,7 +112,7 @@ pub(crate) fn client_options(py: Python<'_>, options: Option<&Bound<'_, PyDict>>
     let mut unknown = Vec::new();
     let mut unsupported = Vec::new();
     for (key, value) in options.iter() {
-        let name = key.cast::<PyString>()?.to_cow()?.into_owned();
+        let name = crate::convert::utf8_text(key.cast::<PyString>()?, "an option name")?;
         if value.is_none() && SUPPORTED.contains(&name.as_str()) {
             continue; // None means "the default", as for the official SDK's keyword options
         }

@@ -14,6 +14,7 @@ import os
 from typing import Union
 
 from . import exceptions, security
+from ._events import ConnectionEvent
 from ._native import MAX_BODY_BYTES, SECURITY_INTERFACE_ID, Message, _after_fork_in_child, user_agent, version
 from .sync_clients import IoTHubDeviceClient, IoTHubModuleClient
 
@@ -27,6 +28,7 @@ if hasattr(os, "register_at_fork"):
 MessageLike = Union[Message, str, bytes, bytearray]
 
 __all__ = [
+    "ConnectionEvent",
     "IoTHubDeviceClient",
     "IoTHubModuleClient",
     "Message",

@@ -1,14 +1,20 @@
 """What the blocking and the asyncio clients share (internal)."""
 
-from typing import Any, ClassVar, Type, TypeVar
+import threading
+from typing import Any, Callable, ClassVar, Optional, Type, TypeVar
 
-from . import _native
+from . import _events, _native
+from ._events import ConnectionEvent
 
 _C = TypeVar("_C", bound="_ClientBase")
+_HANDLERS_LOCK = threading.Lock()
 
 
 class _ClientBase(_native.Client):
     _KIND: ClassVar[str] = "any"
+    _on_state_change: Optional[Callable[[], Any]] = None
+    _on_event: Optional[Callable[[ConnectionEvent], Any]] = None
+    _events_thread: Optional[threading.Thread] = None
 
     @classmethod
     def create_from_connection_string(cls: Type[_C], connection_string: str, **options: Any) -> _C:
@@ -40,6 +46,49 @@ class _ClientBase(_native.Client):
         :class:`~iotsec.exceptions.ConnectionStringError` naming the key at fault.
         """
         return cls(connection_string, cls._KIND, options)
+
+    # ---- connection events --------------------------------------------------------------
+
+    @property
+    def on_connection_state_change(self) -> Optional[Callable[[], Any]]:
+        """Handler called with no arguments whenever the client connects, loses its connection
+        (iotsec then reconnects by itself) or is disconnected (azure-iot-device's handler);
+        read ``connected`` or ``connection_state`` inside it. It runs on iotsec's connection
+        event thread, one call at a time, in order; a coroutine function is run to completion
+        there. What it raises is logged (logger ``iotsec``). ``None`` removes it."""
+        return self._on_state_change
+
+    @on_connection_state_change.setter
+    def on_connection_state_change(self, handler: Optional[Callable[[], Any]]) -> None:
+        self._set_handler("_on_state_change", handler)
+
+    @property
+    def on_connection_event(self) -> Optional[Callable[[ConnectionEvent], Any]]:
+        """Handler called with a :class:`~iotsec.ConnectionEvent` for every change of the
+        connection (iotsec extension): connecting, connected, each reconnect attempt with its
+        number and the error that caused it, disconnected, closed; with the reason and status
+        the official SDKs' callbacks report. Same thread and rules as
+        ``on_connection_state_change``."""
+        return self._on_event
+
+    @on_connection_event.setter
+    def on_connection_event(self, handler: Optional[Callable[[ConnectionEvent], Any]]) -> None:
+        self._set_handler("_on_event", handler)
+
+    def _set_handler(self, name: str, handler: Optional[Callable[..., Any]]) -> None:
+        if handler is not None and not callable(handler):
+            raise TypeError(f"a connection handler must be callable or None, not {type(handler).__name__}")
+        with _HANDLERS_LOCK:
+            setattr(self, name, handler)
+            if handler is not None and self._events_thread is None and self.connection_state != "closed":
+                self._events_thread = _events.start(self)
+
+    def _deliver(self, event: ConnectionEvent) -> None:
+        on_change, on_event = self._on_state_change, self._on_event
+        if event.status is not None and on_change is not None:
+            _events._call(on_change)
+        if on_event is not None:
+            _events._call(on_event, event)
 
     def __repr__(self) -> str:
         who = self.device_id if self.module_id is None else f"{self.device_id}/{self.module_id}"
