@@ -80,10 +80,12 @@ export declare namespace results {
   }
   /** close() finished, or the connection was lost (the `disconnect` event). */
   class Disconnected {
-    constructor(error?: IotSecError, reason?: string)
+    constructor(error?: IotSecError, reason?: string, statusReason?: ConnectionChangeReason)
     /** The error that ended the connection, for the `disconnect` event. */
     transportObj?: IotSecError
     reason?: string
+    /** iotsec: why the connection was lost, as the SDKs' status callbacks name it (`disconnect` event). */
+    statusReason?: ConnectionChangeReason
   }
   /** The broker acknowledged the message (PUBACK). */
   class MessageEnqueued {
@@ -206,9 +208,29 @@ export interface ClientOptions {
   modelId?: string
 }
 
-/** What device and module clients share. Events: 'connect', 'disconnect' (the connection was
- * lost; iotsec keeps reconnecting), 'error' (a reconnect attempt failed; only emitted while
- * there is a listener). */
+/** Why a connection changed, as the official SDKs' status callbacks name it. */
+export type ConnectionChangeReason =
+  | 'CONNECTION_OK'
+  | 'EXPIRED_SAS_TOKEN'
+  | 'BAD_CREDENTIAL'
+  | 'NO_NETWORK'
+  | 'COMMUNICATION_ERROR'
+  | 'CLIENT_CLOSE'
+
+/** The argument of the `reconnecting` event. */
+export interface Reconnecting {
+  /** 1, 2, ... for each attempt after a lost connection; 0 for a planned reconnect (token renewal). */
+  attempt: number
+  /** `EXPIRED_SAS_TOKEN` for a token renewal, else why the connection was lost (`NO_NETWORK`, ...). */
+  reason: ConnectionChangeReason
+  /** What ended the previous connection (or made the last attempt fail). */
+  error: IotSecError
+}
+
+/** What device and module clients share. Events: 'connect' (each time a connection is up),
+ * 'disconnect' (the connection was lost; iotsec keeps reconnecting), 'reconnecting' (iotsec:
+ * each reconnect attempt, with its number and reason), 'error' (a reconnect attempt failed;
+ * only emitted while there is a listener). */
 export declare class InternalClient extends EventEmitter {
   protected constructor(connectionString: string, identityKind: number)
   /** The device id this client sends as. */
@@ -242,10 +264,12 @@ export declare class InternalClient extends EventEmitter {
 
   on(event: 'connect', listener: () => void): this
   on(event: 'disconnect', listener: (result: results.Disconnected) => void): this
+  on(event: 'reconnecting', listener: (info: Reconnecting) => void): this
   on(event: 'error', listener: (err: IotSecError) => void): this
   on(event: string | symbol, listener: (...args: any[]) => void): this
   once(event: 'connect', listener: () => void): this
   once(event: 'disconnect', listener: (result: results.Disconnected) => void): this
+  once(event: 'reconnecting', listener: (info: Reconnecting) => void): this
   once(event: 'error', listener: (err: IotSecError) => void): this
   once(event: string | symbol, listener: (...args: any[]) => void): this
 }

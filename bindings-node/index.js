@@ -78,9 +78,11 @@ class Connected {
   constructor (transportObj) { this.transportObj = transportObj }
 }
 class Disconnected {
-  constructor (error, reason) {
+  constructor (error, reason, statusReason) {
     this.transportObj = error
     this.reason = reason
+    // iotsec: why, as the SDKs' status callbacks name it (NO_NETWORK, BAD_CREDENTIAL, ...)
+    if (statusReason !== undefined) this.statusReason = statusReason
   }
 }
 class MessageEnqueued {
@@ -309,6 +311,7 @@ class Channel {
     this.closed = false
     this.released = false
     this.state = 'disconnected'
+    this.up = false // 'connect' was emitted and no 'disconnect' since
     this.outbox = [] // messages not yet handed to the native side (see flush)
     this.outboxIds = []
     this.flushQueued = false
@@ -366,8 +369,9 @@ class Channel {
     this.keepAlive()
   }
 
+  /** Every connection state change, in order (none is skipped): `{ state, reason, status?,
+   * attempt?, error? }`. */
   onState (s) {
-    const previous = this.state
     this.state = s.state
     if (this.owner._channel !== this || this.closing) return
     const owner = this.owner
@@ -375,14 +379,23 @@ class Channel {
     try {
       switch (s.state) {
         case 'connected':
+          this.up = true
           owner.emit('connect')
           break
         case 'reconnecting':
-          if (s.attempt === 0) break // planned (token renewal): not a disconnection
-          if (previous === 'connected') owner.emit('disconnect', new Disconnected(s.error, 'connection lost'))
-          else if (owner.listenerCount('error') > 0) owner.emit('error', s.error)
+          // iotsec: each reconnect attempt, numbered; attempt 0 is a planned one (token
+          // renewal: reason EXPIRED_SAS_TOKEN), which is not a disconnection.
+          owner.emit('reconnecting', { attempt: s.attempt, reason: s.reason, error: s.error })
+          if (s.attempt === 0) break
+          if (this.up) {
+            this.up = false
+            owner.emit('disconnect', new Disconnected(s.error, 'connection lost', s.reason))
+          } else if (owner.listenerCount('error') > 0) {
+            owner.emit('error', s.error)
+          }
           break
         default:
+          this.up = false
           break
       }
     } catch (e) {
@@ -713,10 +726,20 @@ class ModuleClient extends InternalClient {
 // ---------------------------------------------------------------------------------------------
 // Schema validation and typed builders.
 
+/** JSON.stringify, with what it throws on hostile input (a value nested too deeply for the
+ * stack: RangeError; one that contains itself: TypeError) as an INVALID_ARGUMENT error. */
+function toJson (value, what) {
+  try {
+    return JSON.stringify(value)
+  } catch (e) {
+    throw argumentError(`${what} cannot be written as JSON (${e instanceof RangeError ? 'nested too deeply' : e.message})`)
+  }
+}
+
 function bodyForValidation (data) {
   if (typeof data === 'string' || data instanceof Uint8Array) return data
   if (data instanceof ArrayBuffer) return Buffer.from(data)
-  if (data !== null && typeof data === 'object') return JSON.stringify(data)
+  if (data !== null && typeof data === 'object') return toJson(data, 'data')
   return data // the core names `data` in its error
 }
 
@@ -813,7 +836,7 @@ class SecurityMessage {
   }
 
   _build () {
-    return native.buildSecurityMessage(this.agentId, this.agentVersion, JSON.stringify(this.events))
+    return native.buildSecurityMessage(this.agentId, this.agentVersion, toJson(this.events, 'the events'))
   }
 
   /** The body as compact JSON text; throws (code SCHEMA_VALIDATION, with .violations) when it

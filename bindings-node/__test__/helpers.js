@@ -85,6 +85,61 @@ async function hub () {
   return sharedHub
 }
 
+/** A local hub this test owns: `kill()` sends SIGKILL to its PID, `start()` starts it again
+ * on the same port with the same data (registry, CA, stores). */
+class PrivateHub {
+  constructor () {
+    this.dir = tempDir('privhub')
+    this.dataDir = path.join(this.dir, 'data')
+    this.port = 0
+    this.starts = 0
+    this.child = undefined
+  }
+
+  async start () {
+    this.starts += 1
+    const ready = path.join(this.dir, `ready-${this.starts}.json`)
+    const args = ['hub', '--data-dir', this.dataDir, '--port', String(this.port), '--ready-file', ready]
+    this.child = spawn(path.join(TARGET_DIR, 'iotsec'), args, { stdio: 'ignore' })
+    started.push(this.child)
+    await waitForFile(ready)
+    const info = JSON.parse(fs.readFileSync(ready, 'utf8'))
+    this.port = info.tls_port
+    this.env = { ...info, data_dir: this.dataDir }
+    return this
+  }
+
+  kill () {
+    const child = this.child
+    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+    return new Promise((resolve) => {
+      child.once('exit', () => resolve())
+      process.kill(child.pid, 'SIGKILL')
+    })
+  }
+
+  stop () {
+    const child = this.child
+    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+    return new Promise((resolve) => {
+      child.once('exit', () => resolve())
+      process.kill(child.pid, 'SIGTERM')
+    })
+  }
+
+  options () {
+    return { ca: fs.readFileSync(this.env.ca_file, 'utf8'), port: this.port }
+  }
+
+  addDevice (deviceId) {
+    return hubAddDevice(this.env, deviceId)
+  }
+
+  records (store, deviceId) {
+    return hubRecords(this.env, store, deviceId)
+  }
+}
+
 /** Registers a device (or module) with the hub; returns its connection string. */
 function hubAddDevice (hubEnv, deviceId, moduleId) {
   const args = ['hub', 'add-device', '--data-dir', hubEnv.data_dir, deviceId]
@@ -261,6 +316,7 @@ module.exports = {
   hub,
   hubAddDevice,
   hubRecords,
+  PrivateHub,
   waitForHubRecords,
   received,
   waitForReceived,

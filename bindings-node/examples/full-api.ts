@@ -7,6 +7,8 @@ import * as fs from 'fs'
 import {
   Client,
   ClientOptions,
+  ConnectionChangeReason,
+  Reconnecting,
   ErrorCode,
   ErrorCodeName,
   ErrorCodeNumber,
@@ -121,7 +123,11 @@ async function main (): Promise<void> {
   const client: Client = Client.fromConnectionString(connectionString, Mqtt)
   const asBase: InternalClient = client
   client.on('connect', () => console.log(`connected as ${asBase.deviceId}`))
-  client.on('disconnect', (r: results.Disconnected) => console.log(`connection lost: ${r.transportObj?.message}`))
+  client.on('disconnect', (r: results.Disconnected) => console.log(`connection lost: ${r.transportObj?.message} (${r.statusReason})`))
+  client.on('reconnecting', (r: Reconnecting) => {
+    const why: ConnectionChangeReason = r.reason
+    console.log(`reconnecting, attempt ${r.attempt}: ${why} ${r.error.code}`)
+  })
   client.on('error', (err: IotSecError) => console.error(describe(err)))
   await client.setOptions(options)
   const connected: results.Connected = await client.open()

@@ -263,6 +263,9 @@ impl NativeClient {
     /// arguments on the JS thread whenever outcomes wait in [`NativeClient::take`].
     #[napi(constructor, catch_unwind)]
     pub fn new(env: Env, connection_string: String, kind: u32, options: NativeOptions, on_ready: Function<'_>) -> Result<Self> {
+        // IOTSEC_LOG=trace (or a level or filter) logs iotsec, rumqttc and rustls on standard
+        // error, from the first client on; unset, nothing is logged.
+        iotsec::client::init_logging_from_env();
         let raw_env = env.raw();
         let fail_fast = options.fail_fast.unwrap_or(false);
         let options = client_options(options).map_err(|e| js::throw(raw_env, &e))?;
@@ -277,13 +280,14 @@ impl NativeClient {
         let runtime = iotsec::runtime::handle();
         let (commands, queue) = mpsc::unbounded_channel();
         runtime.spawn(pump(client.clone(), sink.clone(), queue, fail_fast));
-        let mut states = client.watch_state();
+        // Every state change, in order, none skipped (a reconnect that succeeds at once still
+        // reports `reconnecting` then `connected`).
+        let mut changes = client.state_changes();
         let watcher = sink.clone();
         runtime.spawn(async move {
-            while states.changed().await.is_ok() {
-                let state = states.borrow_and_update().clone();
-                let closed = matches!(state, iotsec::ConnectionState::Closed);
-                watcher.state(state);
+            while let Some(change) = changes.next().await {
+                let closed = matches!(change.state, iotsec::ConnectionState::Closed);
+                watcher.state(change);
                 if closed {
                     break;
                 }
@@ -385,10 +389,12 @@ impl NativeClient {
         self.sink.release();
     }
 
-    /// The connection state now, as `{ state, attempt?, error? }`.
+    /// The connection state now, as `{ state, reason, attempt?, error? }`.
     #[napi(catch_unwind)]
     pub fn state<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
-        let v = state_object(env.raw(), &self.client.state())?;
+        let state = self.client.state();
+        let change = iotsec::StateChange { reason: iotsec::ChangeReason::of_state(&state), status: state.status(), state };
+        let v = state_object(env.raw(), &change)?;
         Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), v) })
     }
 

@@ -22,16 +22,11 @@ use tokio::sync::Notify;
 
 use crate::js;
 
-/// A connection state change, as JavaScript sees it.
-pub struct StateChange {
-    pub state: iotsec::ConnectionState,
-}
-
 #[derive(Default)]
 struct Queue {
     ok: Vec<u32>,
     failed: Vec<(u32, iotsec::Error)>,
-    states: Vec<StateChange>,
+    states: Vec<iotsec::StateChange>,
     /// The flusher was woken (or its call of the thread-safe function is pending): whatever is
     /// added now will be drained by that call.
     scheduled: bool,
@@ -139,9 +134,9 @@ impl Sink {
     }
 
     /// Records a connection state change (any thread).
-    pub fn state(&self, state: iotsec::ConnectionState) {
+    pub fn state(&self, change: iotsec::StateChange) {
         let mut q = lock(&self.queue);
-        q.states.push(StateChange { state });
+        q.states.push(change);
         self.schedule(q);
     }
 
@@ -209,7 +204,7 @@ impl Sink {
         if !states.is_empty() {
             let list = js::array(env, states.len())?;
             for (i, change) in states.iter().enumerate() {
-                js::set_index(env, list, i, state_object(env, &change.state)?)?;
+                js::set_index(env, list, i, state_object(env, change)?)?;
             }
             js::set(env, out, c"states", list)?;
         }
@@ -217,11 +212,17 @@ impl Sink {
     }
 }
 
-/// `{ state: 'connected' | ..., attempt?, error? }`.
-pub fn state_object(env: sys::napi_env, state: &iotsec::ConnectionState) -> napi::Result<js::Value> {
+/// `{ state: 'connected' | ..., reason: 'CONNECTION_OK' | ..., status?: 'CONNECTED' | ...,
+/// attempt?, error? }`.
+pub fn state_object(env: sys::napi_env, change: &iotsec::StateChange) -> napi::Result<js::Value> {
     use iotsec::ConnectionState as S;
+    let state = &change.state;
     let o = js::object(env)?;
     js::set(env, o, c"state", js::string(env, state.name())?)?;
+    js::set(env, o, c"reason", js::string(env, change.reason.name())?)?;
+    if let Some(status) = change.status {
+        js::set(env, o, c"status", js::string(env, status.name())?)?;
+    }
     match state {
         S::Reconnecting { attempt, reason } => {
             js::set(env, o, c"attempt", js::uint(env, *attempt)?)?;
