@@ -10,7 +10,7 @@
 use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use iotsec::{Error, ErrorKind};
 use jni::objects::{JObject, JValue};
@@ -20,10 +20,13 @@ use jni::{jni_sig, jni_str, Env};
 
 use crate::errors::{panic_text, BindResult};
 
-struct Job {
-    target: Global<JObject<'static>>,
-    code: i32,
-    message: Option<String>,
+enum Job {
+    /// A send completed: `target.complete(code, message)`.
+    Complete { target: Global<JObject<'static>>, code: i32, message: Option<String> },
+    /// The connection status changed: `target.onStatus(status, reason, code, message)`.
+    Status { target: Arc<Global<JObject<'static>>>, status: &'static str, reason: &'static str, code: i32, message: Option<String> },
+    /// The last reference to a status sink, released on this (attached) thread.
+    Release(Arc<Global<JObject<'static>>>),
 }
 
 static SENDER: OnceLock<Sender<Job>> = OnceLock::new();
@@ -56,7 +59,25 @@ pub(crate) fn complete(target: Global<JObject<'static>>, result: iotsec::Result<
         Ok(()) => (0, None),
         Err(e) => (e.kind().code() as i32, Some(e.message().to_string())),
     };
-    let job = Job { target, code, message };
+    send(Job::Complete { target, code, message });
+}
+
+/// Queues a connection status change for `target.onStatus(String status, String reason, int
+/// code, String message)` (code 0 and a null message when no error caused it).
+pub(crate) fn status(target: Arc<Global<JObject<'static>>>, change: &iotsec::StateChange, status: iotsec::ConnectionStatus) {
+    let (code, message) = match change.state.error() {
+        None => (0, None),
+        Some(e) => (e.kind().code() as i32, Some(e.message().to_string())),
+    };
+    send(Job::Status { target, status: status.name(), reason: change.reason.name(), code, message });
+}
+
+/// Releases a status sink's reference on the callback thread, after its last status.
+pub(crate) fn release(target: Arc<Global<JObject<'static>>>) {
+    send(Job::Release(target));
+}
+
+fn send(job: Job) {
     match SENDER.get() {
         // If the thread is gone the job (and its reference) is dropped; `Global` releases the
         // reference by attaching the current thread for that moment.
@@ -83,7 +104,11 @@ fn run(vm: JavaVM, rx: Receiver<Job>) {
 }
 
 fn deliver(vm: &JavaVM, job: Job) {
-    let Job { target, code, message } = job;
+    let (target, code, message) = match job {
+        Job::Complete { target, code, message } => (target, code, message),
+        Job::Status { target, status, reason, code, message } => return deliver_status(vm, &target, status, reason, code, message),
+        Job::Release(target) => return drop(target),
+    };
     let outcome = vm.with_local_frame(8, |env| -> jni::errors::Result<()> {
         let text: JObject<'_> = match &message {
             Some(m) => env.new_string(m)?.into(),
@@ -107,6 +132,33 @@ fn deliver(vm: &JavaVM, job: Job) {
         eprintln!("iotsec: a send callback could not be delivered: {e}");
     }
     drop(target);
+}
+
+fn deliver_status(vm: &JavaVM, target: &Global<JObject<'static>>, status: &str, reason: &str, code: i32, message: Option<String>) {
+    let outcome = vm.with_local_frame(8, |env| -> jni::errors::Result<()> {
+        let status = env.new_string(status)?;
+        let reason = env.new_string(reason)?;
+        let text: JObject<'_> = match &message {
+            Some(m) => env.new_string(m)?.into(),
+            None => JObject::null(),
+        };
+        let called = env.call_method(
+            target,
+            jni_str!("onStatus"),
+            jni_sig!("(Ljava/lang/String;Ljava/lang/String;ILjava/lang/String;)V"),
+            &[JValue::Object(&status), JValue::Object(&reason), JValue::Int(code), JValue::Object(&text)],
+        );
+        if env.exception_check() {
+            // `onStatus` catches what a user callback throws; an Error that still escapes is
+            // printed and cleared, never propagated.
+            env.exception_describe();
+            env.exception_clear();
+        }
+        called.map(|_| ())
+    });
+    if let Err(e) = outcome {
+        eprintln!("iotsec: a connection status callback could not be delivered: {e}");
+    }
 }
 
 /// `AttachCurrentThreadAsDaemon`: jni 0.22 only offers non-daemon attachments, and a

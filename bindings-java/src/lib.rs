@@ -80,6 +80,14 @@ unsafe fn client_ref<'a>(handle: jlong) -> BindResult<&'a Client> {
     Ok(unsafe { &*(handle as *const Client) })
 }
 
+/// Runs when the JVM loads the library: `IOTSEC_LOG=trace` (or a level or filter) in the
+/// environment logs iotsec, rumqttc and rustls on standard error; unset, nothing is logged.
+#[unsafe(no_mangle)]
+pub extern "system" fn JNI_OnLoad(_vm: *mut jni::sys::JavaVM, _reserved: *mut std::ffi::c_void) -> jint {
+    let _ = std::panic::catch_unwind(iotsec::client::init_logging_from_env);
+    jni::sys::JNI_VERSION_1_8
+}
+
 /// `static native long clientNew(...)`: parses the connection string and options, creates the
 /// core client (nothing is sent yet).
 #[unsafe(no_mangle)]
@@ -233,6 +241,42 @@ pub extern "system" fn Java_io_iotsec_device_NativeBridge_clientIsConnected<'loc
         .with_env(|_env| -> BindResult<jboolean> {
             // SAFETY: see `client_ref`.
             Ok(unsafe { client_ref(handle)? }.is_connected())
+        })
+        .resolve::<Throw>()
+}
+
+/// `static native void clientWatchStatus(long handle, Object sink)`: from now on, every
+/// connection status change of the client is delivered to `sink.onStatus(String status, String
+/// reason, int code, String message)` on the callback thread, in order: the changes an
+/// SDK-style status callback reports (`CONNECTED`, `DISCONNECTED_RETRYING`, `DISCONNECTED`;
+/// core decides which). The sink is released when the client is gone.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_io_iotsec_device_NativeBridge_clientWatchStatus<'local>(
+    mut unowned: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handle: jlong,
+    sink: JObject<'local>,
+) {
+    unowned
+        .with_env(|env| -> BindResult<()> {
+            // SAFETY: see `client_ref`.
+            let client = unsafe { client_ref(handle)? };
+            if sink.is_null() {
+                return Err(Error::invalid_argument("the status sink must not be null").into());
+            }
+            dispatch::ensure_started(env)?;
+            let target = Arc::new(env.new_global_ref(&sink)?);
+            let mut changes = client.state_changes();
+            iotsec::runtime::handle().spawn(async move {
+                while let Some(change) = changes.next().await {
+                    if let Some(status) = change.status {
+                        dispatch::status(target.clone(), &change, status);
+                    }
+                }
+                // The client is gone: let go of the sink on the callback thread.
+                dispatch::release(target);
+            });
+            Ok(())
         })
         .resolve::<Throw>()
 }

@@ -38,6 +38,8 @@ public abstract class InternalClient implements AutoCloseable {
     private final AtomicInteger outstanding = new AtomicInteger();
     private final Object idle = new Object();
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final StatusSink statusSink = new StatusSink();
+    private final AtomicBoolean watchingStatus = new AtomicBoolean();
 
     InternalClient(String connectionString, IotHubClientProtocol protocol, ClientOptions options, int kind) {
         if (connectionString == null) {
@@ -235,6 +237,42 @@ public abstract class InternalClient implements AutoCloseable {
             }
             return true;
         }
+    }
+
+    /**
+     * Sets the callback that hears of every connection status change from now on (official SDK
+     * 2.x name; set it before {@link #open()} to see the first connection): connected, lost and
+     * being re-established ({@link IotHubConnectionStatus#DISCONNECTED_RETRYING}: iotsec reconnects
+     * by itself, with exponential back-off, and sends made meanwhile complete after the
+     * reconnect), closed. A planned reconnect that renews the SAS token is reported as
+     * {@code DISCONNECTED_RETRYING} with {@link IotHubConnectionStatusChangeReason#EXPIRED_SAS_TOKEN}.
+     * The callback runs on iotsec's callback thread, one status at a time, in order.
+     *
+     * @param callback the callback, or {@code null} to stop hearing of changes
+     * @param callbackContext handed back to the callback
+     */
+    public void setConnectionStatusChangeCallback(IotHubConnectionStatusChangeCallback callback, Object callbackContext) {
+        statusSink.set(callback, callbackContext);
+        if (callback != null && watchingStatus.compareAndSet(false, true)) {
+            try {
+                NativeBridge.clientWatchStatus(handle, statusSink);
+            } catch (RuntimeException e) {
+                watchingStatus.set(false);
+                throw e;
+            } finally {
+                Reference.reachabilityFence(this);
+            }
+        }
+    }
+
+    /**
+     * The official SDK 1.x name of {@link #setConnectionStatusChangeCallback(IotHubConnectionStatusChangeCallback, Object)}.
+     *
+     * @param callback the callback, or {@code null}
+     * @param callbackContext handed back to the callback
+     */
+    public void registerConnectionStatusChangeCallback(IotHubConnectionStatusChangeCallback callback, Object callbackContext) {
+        setConnectionStatusChangeCallback(callback, callbackContext);
     }
 
     /**

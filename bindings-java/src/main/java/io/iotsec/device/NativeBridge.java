@@ -31,6 +31,8 @@ final class NativeBridge {
 
     static native String clientUsername(long handle);
 
+    static native void clientWatchStatus(long handle, Object sink);
+
     static native void clientSend(long handle, byte[] body, String[] system, String[] properties, Object completion);
 
     static native void clientSendBlocking(long handle, byte[] body, String[] system, String[] properties);
