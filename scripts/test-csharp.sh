@@ -11,6 +11,8 @@
 #  3. starts mosquitto over TLS (iotsec-testkit) and the local hub (iotsec hub) on 127.0.0.1;
 #  4. runs nunit-console under a time limit (a process that never exits is a failure) and prints
 #     "csharp: N passed, N failed, N skipped" from TestResult.xml plus this script's checks.
+#
+# IOTSEC_CSHARP_RUN=Fixture[,Fixture.Test...] runs only those tests (nunit-console -run=), for development.
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 started=$(date +%s)
@@ -90,17 +92,20 @@ GUIDE_SNIPPET="$WORK/gen/GuideSnippet.cs"
 } >"$GUIDE_SNIPPET"
 
 TEST_SOURCES=()
-for f in "$PKG"/tests/*.cs; do [ "$(basename "$f")" = GuideMain.cs ] || TEST_SOURCES+=("$f"); done
+for f in "$PKG"/tests/*.cs; do
+  case "$(basename "$f")" in GuideMain.cs|SecretSession.cs) ;; *) TEST_SOURCES+=("$f") ;; esac
+done
 check compile_tests "${MCS[@]}" -target:library -nowarn:1591 -out:"$WORK/bin/IotSec.Tests.dll" -r:"$WORK/bin/IotSec.dll" -r:"$NUNIT_FRAMEWORK" \
   -r:System.Core "${TEST_SOURCES[@]}" "$GUIDE_SNIPPET"
 check compile_guide_main "${MCS[@]}" -target:exe -out:"$WORK/bin/GuideMain.exe" -r:"$WORK/bin/IotSec.dll" "$PKG/tests/GuideMain.cs" "$GUIDE_SNIPPET"
+check compile_secret_session "${MCS[@]}" -target:exe -out:"$WORK/bin/SecretSession.exe" -r:"$WORK/bin/IotSec.dll" "$PKG/tests/SecretSession.cs"
 
 # [DllImport("iotsec")] finds libiotsec.so on LD_LIBRARY_PATH.
 ln -sf "$TARGET_DIR/libiotsec.so" "$WORK/lib/libiotsec.so"
 ln -sf "$TARGET_DIR/libiotsec.so" "$WORK/lib/$SONAME"
 
 TESTS_RAN=0
-if [ -f "$WORK/bin/IotSec.Tests.dll" ] && [ -f "$WORK/bin/GuideMain.exe" ]; then
+if [ -f "$WORK/bin/IotSec.Tests.dll" ] && [ -f "$WORK/bin/GuideMain.exe" ] && [ -f "$WORK/bin/SecretSession.exe" ]; then
   log "csharp: brokers"
   start_mosquitto "$WORK/mosquitto"
   if [ -x "$TARGET_DIR/iotsec" ]; then
@@ -111,6 +116,7 @@ if [ -f "$WORK/bin/IotSec.Tests.dll" ] && [ -f "$WORK/bin/GuideMain.exe" ]; then
   export LD_LIBRARY_PATH="$WORK/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   export IOTSEC_ROOT="$ROOT" IOTSEC_CLI="$TARGET_DIR/iotsec" IOTSEC_TEST_VERSION="$VERSION"
   export IOTSEC_TEST_GUIDE_SNIPPET="$GUIDE_SNIPPET" IOTSEC_TEST_GUIDE_EXE="$WORK/bin/GuideMain.exe"
+  export IOTSEC_TEST_SECRET_SESSION_EXE="$WORK/bin/SecretSession.exe"
   # The guide's code takes no CA and no port: the core reads these (mosquitto's TLS listener).
   IOTSEC_CA_FILE="$(json_get "$IOTSEC_TEST_ENV" ca_file)"
   IOTSEC_MQTT_PORT="$(json_get "$IOTSEC_TEST_ENV" tls_port)"
@@ -118,7 +124,7 @@ if [ -f "$WORK/bin/IotSec.Tests.dll" ] && [ -f "$WORK/bin/GuideMain.exe" ]; then
 
   log "csharp: nunit-console"
   nunit_status=0
-  (cd "$WORK" && timeout --kill-after=15 900 nunit-console "$WORK/bin/IotSec.Tests.dll" -nologo -noshadow -labels \
+  (cd "$WORK" && timeout --kill-after=15 900 nunit-console "$WORK/bin/IotSec.Tests.dll" -nologo -noshadow -labels ${IOTSEC_CSHARP_RUN:+-run="$IOTSEC_CSHARP_RUN"} \
       -result="$WORK/TestResult.xml" >"$WORK/logs/nunit-console.log" 2>&1) || nunit_status=$?
   grep -E '^\*\*\*\*\* |^# |^Tests run:|^  Not run:' "$WORK/logs/nunit-console.log" | sed 's/^\*\*\*\*\* /run  /' | tail -400 || true
   if [ "$nunit_status" -eq 124 ] || [ "$nunit_status" -eq 137 ]; then

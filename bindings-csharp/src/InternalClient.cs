@@ -14,15 +14,22 @@ namespace IotSec.Devices.Client.Internal
         /// so the delegate (and the thunk native code calls) is never collected.</summary>
         private static readonly NativeMethods.SendCallback SendCompleted = OnSendCompleted;
 
+        /// <summary>The one connection callback handed to native code (never collected, like
+        /// <see cref="SendCompleted"/>); its context is the client's weak <c>GCHandle</c> to its
+        /// <see cref="ConnectionEvents"/>.</summary>
+        private static readonly NativeMethods.ConnectionCallback ConnectionChanged = OnConnectionChanged;
+
         private static readonly Lazy<string> ProductInfo = new Lazy<string>(RuntimeProductInfo);
 
         private readonly ClientHandle handle;
         private readonly string typeName;
+        private readonly ConnectionEvents connectionEvents;
 
         private InternalClient(ClientHandle handle, string typeName)
         {
             this.handle = handle;
             this.typeName = typeName;
+            connectionEvents = new ConnectionEvents(typeName);
         }
 
         internal static InternalClient Create(string connectionString, TransportType transportType, ClientOptions options, uint kind, string typeName)
@@ -235,6 +242,60 @@ namespace IotSec.Devices.Client.Internal
                 {
                     pending.Complete(Errors.Create(status, Utf8.FromNative(errorMessage), null, null, pending.TypeName));
                 }
+            }
+            catch (Exception)
+            {
+                // Never let an exception unwind into native code.
+            }
+        }
+
+        /// <summary>Sets (or, with null, removes) the connection status handler.</summary>
+        internal void SetConnectionStatusChangesHandler(ConnectionStatusChangesHandler handler)
+        {
+            bool added = false;
+            try
+            {
+                // Keeps the native client (and the context freed with it) alive during the call.
+                handle.DangerousAddRef(ref added);
+            }
+            catch (ObjectDisposedException)
+            {
+                throw Disposed();
+            }
+            try
+            {
+                lock (connectionEvents)
+                {
+                    if (handle.ConnectionContext == IntPtr.Zero)
+                    {
+                        handle.ConnectionContext = GCHandle.ToIntPtr(GCHandle.Alloc(connectionEvents, GCHandleType.Weak));
+                    }
+                    // The handler first: a change already queued is delivered to the new handler
+                    // (or dropped, after a removal).
+                    connectionEvents.Handler = handler;
+                    uint status = handler == null
+                        ? NativeMethods.iotsec_client_set_connection_callback(handle, null, IntPtr.Zero)
+                        : NativeMethods.iotsec_client_set_connection_callback(handle, ConnectionChanged, handle.ConnectionContext);
+                    if (status != NativeMethods.IOTSEC_OK) throw Errors.Last("statusChangesHandler", typeName);
+                }
+            }
+            finally
+            {
+                if (added) handle.DangerousRelease();
+            }
+        }
+
+        /// <summary>Runs on an iotsec thread for every connection state change. Only queues the
+        /// change (<see cref="ConnectionEvents.Post"/>); nothing may escape into native code.</summary>
+        private static void OnConnectionChanged(uint state, uint status, uint reason, uint attempt, uint errorKind, IntPtr errorMessage, IntPtr context)
+        {
+            try
+            {
+                ConnectionStatus? sdkStatus = ConnectionEvents.StatusOf(status);
+                if (!sdkStatus.HasValue || context == IntPtr.Zero) return; // a change the SDK's handler does not hear of
+                var events = GCHandle.FromIntPtr(context).Target as ConnectionEvents;
+                if (events == null) return; // the client was collected; its native side is being destroyed
+                events.Post(sdkStatus.Value, ConnectionEvents.ReasonOf(reason));
             }
             catch (Exception)
             {

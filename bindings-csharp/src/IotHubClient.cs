@@ -83,6 +83,30 @@ namespace IotSec.Devices.Client
             return Client.CloseAsync(cancellationToken);
         }
 
+        /// <summary>Sets the handler that hears of every connection status change, as in the
+        /// Azure IoT C# SDK: <see cref="ConnectionStatus.Connected"/> (<see cref="ConnectionStatusChangeReason.Connection_Ok"/>)
+        /// when the client connects; <see cref="ConnectionStatus.Disconnected_Retrying"/> when the
+        /// connection is lost (<see cref="ConnectionStatusChangeReason.No_Network"/>,
+        /// <see cref="ConnectionStatusChangeReason.Communication_Error"/>; iotsec reconnects by
+        /// itself and sends wait meanwhile) or renewed with a fresh SAS token
+        /// (<see cref="ConnectionStatusChangeReason.Expired_SAS_Token"/>);
+        /// <see cref="ConnectionStatus.Disconnected"/> when the first connection attempt fails
+        /// (<see cref="ConnectionStatusChangeReason.Bad_Credential"/>, <see cref="ConnectionStatusChangeReason.No_Network"/>,
+        /// <see cref="ConnectionStatusChangeReason.Communication_Error"/>) or after
+        /// <see cref="CloseAsync()"/> (<see cref="ConnectionStatusChangeReason.Client_Close"/>).
+        /// Replaces the previous handler; null removes it.</summary>
+        /// <remarks>Set it before <see cref="OpenAsync()"/> or the first send to hear of the first
+        /// connection. The handler runs on the thread pool, one change at a time, in order (never
+        /// on iotsec's threads). An exception it throws is caught and reported with
+        /// <see cref="System.Diagnostics.Trace.TraceError(string)"/>; the client and later
+        /// changes go on. <see cref="Dispose"/> reports nothing.</remarks>
+        /// <param name="statusChangesHandler">the handler, or null to remove it.</param>
+        /// <exception cref="ObjectDisposedException">the client was disposed.</exception>
+        public void SetConnectionStatusChangesHandler(ConnectionStatusChangesHandler statusChangesHandler)
+        {
+            Client.SetConnectionStatusChangesHandler(statusChangesHandler);
+        }
+
         /// <summary>Closes the connection at once; sends not yet acknowledged fail with
         /// <see cref="IotSecObjectDisposedException"/>. Later calls throw <see cref="ObjectDisposedException"/>.</summary>
         public void Dispose()

@@ -295,7 +295,11 @@ namespace IotSec.Devices.Client
 
         public bool ContainsKey(string key) { return Get(key) != null; }
 
-        public void CopyTo(KeyValuePair<string, string>[] array, int arrayIndex) { Snapshot().CopyTo(array, arrayIndex); }
+        public void CopyTo(KeyValuePair<string, string>[] array, int arrayIndex)
+        {
+            if (array == null) throw new ArgumentNullException("array");
+            Snapshot().CopyTo(array, arrayIndex);
+        }
 
         public IEnumerator<KeyValuePair<string, string>> GetEnumerator() { return Snapshot().GetEnumerator(); }
 

@@ -48,7 +48,8 @@ namespace IotSec.Devices.Client
         }
 
         /// <summary>Sends a message on a module output (sets <see cref="Message.OutputName"/>, <c>$.on</c>).</summary>
-        /// <exception cref="ArgumentException"><paramref name="outputName"/> is null or empty.</exception>
+        /// <exception cref="ArgumentNullException"><paramref name="outputName"/> or <paramref name="message"/> is null.</exception>
+        /// <exception cref="ArgumentException"><paramref name="outputName"/> is empty.</exception>
         public Task SendEventAsync(string outputName, Message message)
         {
             return SendEventAsync(outputName, message, CancellationToken.None);
@@ -57,7 +58,8 @@ namespace IotSec.Devices.Client
         /// <summary>Sends a message on a module output; <paramref name="cancellationToken"/> cancels the wait.</summary>
         public Task SendEventAsync(string outputName, Message message, CancellationToken cancellationToken)
         {
-            if (string.IsNullOrEmpty(outputName)) throw new ArgumentException("outputName is null or empty", "outputName");
+            if (outputName == null) throw new ArgumentNullException("outputName");
+            if (outputName.Length == 0) throw new ArgumentException("outputName is empty", "outputName");
             if (message == null) throw new ArgumentNullException("message");
             message.OutputName = outputName;
             return Client.SendEventAsync(message, cancellationToken);

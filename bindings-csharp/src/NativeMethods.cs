@@ -20,9 +20,28 @@ namespace IotSec.Devices.Client.Internal
         // IOTHUB_MESSAGE_RESULT
         internal const int IOTHUB_MESSAGE_OK = 0;
 
+        // status of iotsec_connection_callback
+        internal const uint IOTSEC_CONNECTION_STATUS_NONE = 0;
+        internal const uint IOTSEC_CONNECTION_STATUS_CONNECTED = 1;
+        internal const uint IOTSEC_CONNECTION_STATUS_DISCONNECTED_RETRYING = 2;
+        internal const uint IOTSEC_CONNECTION_STATUS_DISCONNECTED = 3;
+
+        // reason of iotsec_connection_callback
+        internal const uint IOTSEC_REASON_CONNECTION_OK = 0;
+        internal const uint IOTSEC_REASON_EXPIRED_SAS_TOKEN = 1;
+        internal const uint IOTSEC_REASON_BAD_CREDENTIAL = 2;
+        internal const uint IOTSEC_REASON_NO_NETWORK = 3;
+        internal const uint IOTSEC_REASON_COMMUNICATION_ERROR = 4;
+        internal const uint IOTSEC_REASON_CLIENT_CLOSE = 5;
+
         /// <summary><c>iotsec_send_callback</c>: status, error text (valid during the call), context.</summary>
         [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
         internal delegate void SendCallback(uint status, IntPtr errorMessage, IntPtr context);
+
+        /// <summary><c>iotsec_connection_callback</c>: state, status, reason, reconnect attempt,
+        /// error kind, error text (valid during the call), context.</summary>
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+        internal delegate void ConnectionCallback(uint state, uint status, uint reason, uint attempt, uint errorKind, IntPtr errorMessage, IntPtr context);
 
         // --- library ---
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
@@ -111,7 +130,8 @@ namespace IotSec.Devices.Client.Internal
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint iotsec_client_send_async(ClientHandle client, MessageHandle message, SendCallback callback, IntPtr context);
 
-
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint iotsec_client_set_connection_callback(ClientHandle client, ConnectionCallback callback, IntPtr context);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern void iotsec_client_destroy(IntPtr client);
@@ -135,9 +155,19 @@ namespace IotSec.Devices.Client.Internal
     {
         private ClientHandle() : base(true) { }
 
+        /// <summary>The <c>GCHandle</c> (weak) given to native code as the connection callback's
+        /// context, or zero. Freed here, after <c>iotsec_client_destroy</c> returned: no
+        /// callback runs after that, so native code never holds a freed context.</summary>
+        internal IntPtr ConnectionContext;
+
         protected override bool ReleaseHandle()
         {
             NativeMethods.iotsec_client_destroy(handle);
+            if (ConnectionContext != IntPtr.Zero)
+            {
+                GCHandle.FromIntPtr(ConnectionContext).Free();
+                ConnectionContext = IntPtr.Zero;
+            }
             return true;
         }
     }
