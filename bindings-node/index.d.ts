@@ -203,6 +203,21 @@ export interface ClientOptions {
   certFile?: string
   /** iotsec: client key file (PEM) for `x509=true` connection strings. */
   keyFile?: string
+  /** iotsec: a file (created when missing) keeping every accepted message until the broker
+   * acknowledges it, so messages survive a crash and are re-sent by the next client that opens
+   * the same file. Default: memory only. */
+  durableQueue?: string
+  /** iotsec: milliseconds before the first reconnect attempt after a lost connection
+   * (default 1,000); the delay doubles up to reconnectMax. */
+  reconnectInitial?: number
+  /** iotsec: the largest reconnect delay in milliseconds (default 30,000). */
+  reconnectMax?: number
+  /** iotsec: fraction (0 to 1) by which each reconnect delay is moved at random (default 0.1). */
+  reconnectJitter?: number
+  /** iotsec: 'never' (default, as azure-iot-device) or 'whenUnset': a message sent without a
+   * messageId gets a new UUID as its id, so duplicates of at-least-once delivery can be
+   * dropped by id. */
+  messageIds?: 'never' | 'whenUnset' | 'when_unset'
   /** Accepted and ignored (azure-iot-device options that do not apply). */
   productInfo?: string
   modelId?: string

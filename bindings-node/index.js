@@ -432,24 +432,34 @@ class Channel {
   }
 }
 
-const OPTION_TYPES = {
-  ca: 'string',
-  caFile: 'string',
-  port: 'number',
-  keepalive: 'number',
-  keepAlive: 'number',
-  validation: 'string',
-  maxInFlight: 'number',
-  queueCapacity: 'number',
-  queuePolicy: 'string',
-  sendTimeout: 'number',
-  connectTimeout: 'number',
-  tokenLifetime: 'number',
-  certFile: 'string',
-  keyFile: 'string'
+// Each option: its JavaScript type and core's name for it (core reads the value as text:
+// ClientOptions::set_by_name, the same rules in every iotsec package). Durations are seconds
+// except sendTimeout, connectTimeout, reconnectInitial and reconnectMax: milliseconds, as
+// JavaScript timers count.
+const OPTIONS = {
+  ca: ['string', 'ca_pem'],
+  caFile: ['string', 'ca_file'],
+  port: ['number', 'port'],
+  keepalive: ['number', 'keep_alive'],
+  keepAlive: ['number', 'keep_alive'],
+  validation: ['string', 'validation'],
+  maxInFlight: ['number', 'max_in_flight'],
+  queueCapacity: ['number', 'queue_capacity'],
+  queuePolicy: ['string', 'queue_policy'],
+  sendTimeout: ['number', 'puback_timeout_ms'],
+  connectTimeout: ['number', 'connect_timeout_ms'],
+  tokenLifetime: ['number', 'token_lifetime'],
+  certFile: ['string', 'client_cert_file'],
+  keyFile: ['string', 'client_key_file'],
+  durableQueue: ['string', 'durable_queue'],
+  reconnectInitial: ['number', 'reconnect_initial_ms'],
+  reconnectMax: ['number', 'reconnect_max_ms'],
+  reconnectJitter: ['number', 'reconnect_jitter'],
+  messageIds: ['string', 'message_ids']
 }
 
-/** Checks types and normalises names (`keepalive` as azure-iot-device spells it, or `keepAlive`). */
+/** Checks JavaScript types and normalises names (`keepalive` as azure-iot-device spells it, or
+ * `keepAlive`); the values themselves are checked by core when the client is made. */
 function normalizeOptions (options) {
   if (options === null || typeof options !== 'object') throw argumentError('options must be an object')
   const out = {}
@@ -466,36 +476,34 @@ function normalizeOptions (options) {
     if (key === 'cert' || key === 'key') {
       throw argumentError(`options.${key}: iotsec reads the client certificate and key from files: use options.certFile and options.keyFile`)
     }
-    const type = OPTION_TYPES[key]
-    if (type === undefined) continue // options of azure-iot-device that do not apply (productInfo, modelId, mqtt, ...)
-    if (typeof value !== type) throw argumentError(`options.${key} must be a ${type}`)
-    if (type === 'number' && !(Number.isFinite(value) && value >= 0)) throw argumentError(`options.${key} must be a finite number >= 0`)
-    out[key === 'keepalive' ? 'keepAlive' : key] = value
+    const spec = OPTIONS[key]
+    if (spec === undefined) continue // options of azure-iot-device that do not apply (productInfo, modelId, mqtt, ...)
+    if (typeof value !== spec[0]) throw argumentError(`options.${key} must be a ${spec[0]}`)
+    out[key] = value
   }
-  if (out.queuePolicy !== undefined && out.queuePolicy !== 'block' && out.queuePolicy !== 'failFast') {
-    throw argumentError("options.queuePolicy must be 'block' or 'failFast'")
-  }
-  if (out.port !== undefined && !Number.isInteger(out.port)) throw argumentError('options.port must be an integer')
   return out
 }
 
-function nativeOptions (o) {
-  return {
-    ca: o.ca,
-    caFile: o.caFile,
-    port: o.port,
-    keepAlive: o.keepAlive,
-    validation: o.validation,
-    maxInFlight: o.maxInFlight,
-    queueCapacity: o.queueCapacity,
-    sendTimeout: o.sendTimeout,
-    connectTimeout: o.connectTimeout,
-    tokenLifetime: o.tokenLifetime,
-    certFile: o.certFile,
-    keyFile: o.keyFile,
-    failFast: o.queuePolicy === 'failFast',
-    productInfo: `node ${process.versions.node}`
+/** `update` over `old`: a key set again moves to the end (core applies options in order, so the
+ * latest wins), and setting `keepalive` forgets `keepAlive` and the other way round. */
+function mergeOptions (old, update) {
+  const merged = Object.assign({}, old)
+  for (const key of Object.keys(update)) {
+    delete merged[key]
+    if (key === 'keepalive') delete merged.keepAlive
+    if (key === 'keepAlive') delete merged.keepalive
   }
+  return Object.assign(merged, update)
+}
+
+/** The options as core reads them: [{ name, option, value }] with the value as text. */
+function nativeOptions (o) {
+  const out = []
+  for (const key of Object.keys(o)) {
+    out.push({ name: key, option: OPTIONS[key][1], value: String(o[key]) })
+  }
+  out.push({ name: 'productInfo', option: 'product_info', value: `node ${process.versions.node}` })
+  return out
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -663,7 +671,7 @@ class InternalClient extends EventEmitter {
       if (this._closing) return failSoon(waiter, closedError())
       let merged, channel
       try {
-        merged = Object.assign({}, this._options, normalizeOptions(options))
+        merged = mergeOptions(this._options, normalizeOptions(options))
         channel = new Channel(this, merged)
       } catch (e) {
         return failSoon(waiter, e)

@@ -649,19 +649,25 @@ iotsec_status iotsec_client_set_connection_callback(IOTHUB_CLIENT_CORE_HANDLE cl
 IOTHUB_CLIENT_CORE_HANDLE iotsec_client_create(const char *connection_string, uint32_t kind);
 
 /**
- * Sets option `name` to `value` (text; copied) before the first connect or send:
+ * Sets option `name` to `value` (text; copied) before the first connect or send. The names,
+ * units and accepted values are the core's, the same in every iotsec language package:
  *
  * - `ca_pem`: CA certificate(s), PEM text, trusted instead of the system roots
  * - `ca_file`: a PEM file with the CA certificate(s) (default: `IOTSEC_CA_FILE`, else system roots)
  * - `port`: MQTT port (default: `IOTSEC_MQTT_PORT`, else 8883; `0` restores the default)
- * - `validation`: `strict` (default: refuse invalid security messages), `warn` or `off`
- * - `product_info`: the `{binding} {runtime}` part of the user agent, e.g. `csharp mono 6.8`
- * - `puback_timeout_ms`, `connect_timeout_ms`, `keep_alive_s`, `token_lifetime_s`
- * - `max_in_flight` (default 100), `queue_capacity` (default 10,000), `queue_policy` (`block` or `fail_fast`)
  * - `transport`: `tls` (default) or `plain_tcp_loopback` (plain MQTT, only to a loopback host)
+ * - `validation`: `strict` (default: refuse invalid security messages), `warn` or `off`
+ * - `keep_alive`, `puback_timeout`, `connect_timeout`, `token_lifetime`, `reconnect_initial`,
+ *   `reconnect_max`: durations in seconds (fractions allowed); each also as `NAME_s` (seconds)
+ *   and `NAME_ms` (milliseconds), e.g. `puback_timeout_ms`
+ * - `reconnect_jitter`: random spread of each reconnect delay, a fraction from 0 to 1 (default 0.1)
+ * - `max_in_flight` (default 100), `queue_capacity` (default 10,000), `queue_policy` (`block` or `fail_fast`)
  * - `client_cert_file`, `client_key_file`: PEM files for `x509=true` connection strings
+ * - `durable_queue`: a file (redb) keeping accepted messages until acknowledged, across restarts
+ * - `message_ids`: `never` (default) or `when_unset` (a message without an id is sent with a new UUID)
+ * - `product_info`: the `{binding} {runtime}` part of the user agent, e.g. `csharp mono 6.8`
  *
- * An empty `value` clears a text option.
+ * An empty `value` clears a text or path option.
  *
  * @return `IOTSEC_OK` or an error code; the error names the option at fault.
  *

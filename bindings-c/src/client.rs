@@ -9,15 +9,11 @@
 
 use std::cell::Cell;
 use std::ffi::{c_char, c_void};
-use std::path::PathBuf;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::Duration;
 
 use iotsec_core::{
-    ChangeReason, Client, ClientOptions, ConnectionState, ConnectionStatus, ConnectionString, Error, ErrorKind, Message, QueuePolicy, StateChange,
-    Transport, ValidationMode,
+    ChangeReason, Client, ClientOptions, ConnectionState, ConnectionStatus, ConnectionString, Error, ErrorKind, Message, StateChange,
 };
 
 use crate::ffi::{
@@ -599,40 +595,24 @@ unsafe fn set_option_compat(function: &str, handle: IOTHUB_CLIENT_CORE_HANDLE, n
             // SAFETY (all reads below): the caller passes the type the option documents.
             match name {
                 "TrustedCerts" => {
-                    let pem = unsafe { arg_str(function, "value", value.cast()) }?.to_string();
-                    cell.set_option(function, name, |o| {
-                        o.ca_pem = Some(pem);
-                        Ok(())
-                    })
+                    let pem = unsafe { arg_str(function, "value", value.cast()) }?;
+                    cell.set_option(function, name, |o| apply_option(function, o, "ca_pem", pem))
                 }
                 "messageTimeout" => {
-                    let ms = unsafe { *value.cast::<u64>() };
-                    cell.set_option(function, name, |o| {
-                        o.puback_timeout = Duration::from_millis(ms);
-                        Ok(())
-                    })
+                    let ms = unsafe { *value.cast::<u64>() }.to_string();
+                    cell.set_option(function, name, |o| apply_option(function, o, "puback_timeout_ms", &ms))
                 }
                 "keepalive" => {
-                    let seconds = unsafe { *value.cast::<i32>() };
-                    let seconds = u64::try_from(seconds).map_err(|_| invalid(function, "keepalive", "is negative"))?;
-                    cell.set_option(function, name, |o| {
-                        o.keep_alive = Duration::from_secs(seconds);
-                        Ok(())
-                    })
+                    let seconds = unsafe { *value.cast::<i32>() }.to_string();
+                    cell.set_option(function, name, |o| apply_option(function, o, "keep_alive_s", &seconds))
                 }
                 "sas_token_lifetime" => {
-                    let seconds = unsafe { *value.cast::<usize>() };
-                    cell.set_option(function, name, |o| {
-                        o.token_lifetime = Duration::from_secs(seconds as u64);
-                        Ok(())
-                    })
+                    let seconds = unsafe { *value.cast::<usize>() }.to_string();
+                    cell.set_option(function, name, |o| apply_option(function, o, "token_lifetime_s", &seconds))
                 }
                 "product_info" => {
-                    let info = unsafe { arg_str(function, "value", value.cast()) }?.to_string();
-                    cell.set_option(function, name, |o| {
-                        o.product_info = Some(info);
-                        Ok(())
-                    })
+                    let info = unsafe { arg_str(function, "value", value.cast()) }?;
+                    cell.set_option(function, name, |o| apply_option(function, o, "product_info", info))
                 }
                 // Tracing of the C SDK's own transport; iotsec has none to switch on.
                 "logtrace" => Ok(()),
@@ -654,63 +634,10 @@ unsafe fn set_option_compat(function: &str, handle: IOTHUB_CLIENT_CORE_HANDLE, n
     })
 }
 
-/// The option names of `iotsec_client_set_option` (and `iotsec.<name>` of `*_SetOption`).
-const OPTIONS: &str = "ca_pem, ca_file, port, validation, product_info, puback_timeout_ms, connect_timeout_ms, keep_alive_s, \
-token_lifetime_s, max_in_flight, queue_capacity, queue_policy, transport, client_cert_file, client_key_file";
-
-fn number<T: FromStr>(function: &str, name: &str, text: &str, what: &str) -> Result<T, Error> {
-    text.trim().parse().map_err(|_| Error::new(ErrorKind::InvalidArgument, format!("{function}: option `{name}`: `{text}` is not {what}")))
-}
-
-/// Applies option `name` given as text to `options`.
+/// Applies option `name` given as text to `options`: names, units, accepted values and errors
+/// are core's (`iotsec::option_names`); this only puts the function's name in front.
 fn apply_option(function: &str, options: &mut ClientOptions, name: &str, value: &str) -> Result<(), Error> {
-    let text = |v: &str| (!v.is_empty()).then(|| v.to_string());
-    match name {
-        "ca_pem" => options.ca_pem = text(value),
-        "ca_file" => options.ca_file = text(value).map(PathBuf::from),
-        "port" => {
-            let port: u16 = number(function, name, value, "a port number (1 to 65535, or 0 for the default)")?;
-            options.port = (port != 0).then_some(port);
-        }
-        "validation" => options.validation = ValidationMode::from_str(value).map_err(|e| e.context(format!("{function}: option `validation`")))?,
-        "product_info" => options.product_info = text(value),
-        "puback_timeout_ms" => options.puback_timeout = Duration::from_millis(number(function, name, value, "a number of milliseconds")?),
-        "connect_timeout_ms" => options.connect_timeout = Duration::from_millis(number(function, name, value, "a number of milliseconds")?),
-        "keep_alive_s" => options.keep_alive = Duration::from_secs(number(function, name, value, "a number of seconds")?),
-        "token_lifetime_s" => options.token_lifetime = Duration::from_secs(number(function, name, value, "a number of seconds")?),
-        "max_in_flight" => options.max_in_flight = number(function, name, value, "a number from 1 to 65535")?,
-        "queue_capacity" => options.queue_capacity = number(function, name, value, "a number of messages")?,
-        "queue_policy" => {
-            options.queue_policy = match value {
-                "block" => QueuePolicy::Block,
-                "fail_fast" => QueuePolicy::FailFast,
-                other => {
-                    return Err(Error::new(
-                        ErrorKind::InvalidArgument,
-                        format!("{function}: option `queue_policy`: `{other}` is not one of `block`, `fail_fast`"),
-                    ))
-                }
-            }
-        }
-        "transport" => {
-            options.transport = match value {
-                "tls" => Transport::Tls,
-                "plain_tcp_loopback" => Transport::PlainTcpLoopbackOnly,
-                other => {
-                    return Err(Error::new(
-                        ErrorKind::InvalidArgument,
-                        format!("{function}: option `transport`: `{other}` is not one of `tls`, `plain_tcp_loopback`"),
-                    ))
-                }
-            }
-        }
-        "client_cert_file" => options.client_cert_file = text(value).map(PathBuf::from),
-        "client_key_file" => options.client_key_file = text(value).map(PathBuf::from),
-        other => {
-            return Err(Error::new(ErrorKind::InvalidArgument, format!("{function}: `{other}` is not an option; expected one of {OPTIONS}")))
-        }
-    }
-    Ok(())
+    options.set_by_name(name, value).map_err(|e| e.context(function))
 }
 
 fn destroy(function: &str, handle: IOTHUB_CLIENT_CORE_HANDLE) {
@@ -1064,19 +991,25 @@ pub unsafe extern "C" fn iotsec_client_create(connection_string: *const c_char, 
     })
 }
 
-/// Sets option `name` to `value` (text; copied) before the first connect or send:
+/// Sets option `name` to `value` (text; copied) before the first connect or send. The names,
+/// units and accepted values are the core's, the same in every iotsec language package:
 ///
 /// - `ca_pem`: CA certificate(s), PEM text, trusted instead of the system roots
 /// - `ca_file`: a PEM file with the CA certificate(s) (default: `IOTSEC_CA_FILE`, else system roots)
 /// - `port`: MQTT port (default: `IOTSEC_MQTT_PORT`, else 8883; `0` restores the default)
-/// - `validation`: `strict` (default: refuse invalid security messages), `warn` or `off`
-/// - `product_info`: the `{binding} {runtime}` part of the user agent, e.g. `csharp mono 6.8`
-/// - `puback_timeout_ms`, `connect_timeout_ms`, `keep_alive_s`, `token_lifetime_s`
-/// - `max_in_flight` (default 100), `queue_capacity` (default 10,000), `queue_policy` (`block` or `fail_fast`)
 /// - `transport`: `tls` (default) or `plain_tcp_loopback` (plain MQTT, only to a loopback host)
+/// - `validation`: `strict` (default: refuse invalid security messages), `warn` or `off`
+/// - `keep_alive`, `puback_timeout`, `connect_timeout`, `token_lifetime`, `reconnect_initial`,
+///   `reconnect_max`: durations in seconds (fractions allowed); each also as `NAME_s` (seconds)
+///   and `NAME_ms` (milliseconds), e.g. `puback_timeout_ms`
+/// - `reconnect_jitter`: random spread of each reconnect delay, a fraction from 0 to 1 (default 0.1)
+/// - `max_in_flight` (default 100), `queue_capacity` (default 10,000), `queue_policy` (`block` or `fail_fast`)
 /// - `client_cert_file`, `client_key_file`: PEM files for `x509=true` connection strings
+/// - `durable_queue`: a file (redb) keeping accepted messages until acknowledged, across restarts
+/// - `message_ids`: `never` (default) or `when_unset` (a message without an id is sent with a new UUID)
+/// - `product_info`: the `{binding} {runtime}` part of the user agent, e.g. `csharp mono 6.8`
 ///
-/// An empty `value` clears a text option.
+/// An empty `value` clears a text or path option.
 ///
 /// @return `IOTSEC_OK` or an error code; the error names the option at fault.
 ///
@@ -1234,6 +1167,7 @@ pub extern "C" fn iotsec_client_destroy(client: IOTHUB_CLIENT_CORE_HANDLE) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use iotsec_core::{MessageIdPolicy, QueuePolicy, ValidationMode};
 
     #[test]
     fn confirmation_maps_destroy_timeout_and_errors() {
@@ -1260,5 +1194,14 @@ mod tests {
         assert!(e.message().contains("`port`"), "{e}");
         let e = apply_option("f", &mut o, "colour", "blue").unwrap_err();
         assert!(e.message().contains("`colour`") && e.message().contains("ca_pem"), "{e}");
+        // The names of earlier releases still work: core takes `NAME_ms` / `NAME_s` for durations.
+        apply_option("f", &mut o, "puback_timeout_ms", "1500").unwrap();
+        assert_eq!(o.puback_timeout, std::time::Duration::from_millis(1500));
+        apply_option("f", &mut o, "keep_alive_s", "30").unwrap();
+        assert_eq!(o.keep_alive, std::time::Duration::from_secs(30));
+        apply_option("f", &mut o, "message_ids", "when_unset").unwrap();
+        assert_eq!(o.message_ids, MessageIdPolicy::WhenUnset);
+        let e = apply_option("f", &mut o, "queue_polcy", "block").unwrap_err();
+        assert!(e.message().starts_with("f: ") && e.message().contains("did you mean `queue_policy`?"), "{e}");
     }
 }

@@ -16,12 +16,10 @@
 mod dispatch;
 mod errors;
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use iotsec::client::{ClientOptions, QueuePolicy, Transport};
-use iotsec::schema::{self, ValidationMode};
+use iotsec::client::ClientOptions;
+use iotsec::schema;
 use iotsec::{Client, Error, ErrorKind, Message};
 use jni::objects::{JByteArray, JClass, JObject, JObjectArray, JString};
 use jni::refs::{Global, IntoAuto as _, Reference as _};
@@ -88,77 +86,31 @@ pub extern "system" fn JNI_OnLoad(_vm: *mut jni::sys::JavaVM, _reserved: *mut st
     jni::sys::JNI_VERSION_1_8
 }
 
-/// `static native long clientNew(...)`: parses the connection string and options, creates the
-/// core client (nothing is sent yet).
+/// `static native long clientNew(String connectionString, int kind, String[] options)`: parses
+/// the connection string, reads the options (triples of Java name, core name and value as text;
+/// core's `ClientOptions::set_by_name` checks them), creates the core client (nothing is sent
+/// yet).
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_io_iotsec_device_NativeBridge_clientNew<'local>(
     mut unowned: EnvUnowned<'local>,
     _class: JClass<'local>,
     connection_string: JString<'local>,
     kind: jint,
-    ca_pem: JString<'local>,
-    ca_file: JString<'local>,
-    port: jint,
-    plain_tcp: jboolean,
-    validation: jint,
-    keep_alive_ms: jlong,
-    puback_timeout_ms: jlong,
-    connect_timeout_ms: jlong,
-    token_lifetime_ms: jlong,
-    max_in_flight: jint,
-    queue_capacity: jint,
-    fail_fast: jboolean,
-    product_info: JString<'local>,
+    options: JObjectArray<'local, JString<'local>>,
 ) -> jlong {
     unowned
         .with_env(|env| -> BindResult<jlong> {
             let cs = req_string(env, &connection_string, "connectionString")?;
-            let mut options = ClientOptions {
-                ca_pem: opt_string(env, &ca_pem)?,
-                ca_file: opt_string(env, &ca_file)?.map(PathBuf::from),
-                product_info: opt_string(env, &product_info)?,
-                ..ClientOptions::default()
-            };
-            if port >= 0 {
-                options.port = Some(u16::try_from(port).map_err(|_| Error::invalid_argument(format!("port {port} is not between 0 and 65535")))?);
+            let triples = string_array(env, &options)?;
+            if triples.len() % 3 != 0 {
+                return Err(Error::new(ErrorKind::Internal, "client options are not triples").into());
             }
-            if plain_tcp {
-                options.transport = Transport::PlainTcpLoopbackOnly;
-            }
-            options.validation = match validation {
-                0 => ValidationMode::Strict,
-                1 => ValidationMode::Warn,
-                2 => ValidationMode::Off,
-                other => return Err(Error::invalid_argument(format!("validation mode {other} is unknown")).into()),
-            };
-            let duration = |ms: jlong, name: &str| -> BindResult<Option<Duration>> {
-                match ms {
-                    -1 => Ok(None),
-                    ms if ms >= 0 => Ok(Some(Duration::from_millis(ms as u64))),
-                    _ => Err(Error::invalid_argument(format!("{name} must not be negative")).into()),
-                }
-            };
-            if let Some(d) = duration(keep_alive_ms, "keepAlive")? {
-                options.keep_alive = d;
-            }
-            if let Some(d) = duration(puback_timeout_ms, "pubackTimeout")? {
-                options.puback_timeout = d;
-            }
-            if let Some(d) = duration(connect_timeout_ms, "connectTimeout")? {
-                options.connect_timeout = d;
-            }
-            if let Some(d) = duration(token_lifetime_ms, "sasTokenLifetime")? {
-                options.token_lifetime = d;
-            }
-            if max_in_flight >= 0 {
-                options.max_in_flight = u16::try_from(max_in_flight)
-                    .map_err(|_| Error::invalid_argument(format!("maxInFlight {max_in_flight} is over 65535")))?;
-            }
-            if queue_capacity >= 0 {
-                options.queue_capacity = queue_capacity as usize;
-            }
-            if fail_fast {
-                options.queue_policy = QueuePolicy::FailFast;
+            let mut options = ClientOptions::default();
+            for t in triples.chunks(3) {
+                let (Some(java_name), Some(name), Some(value)) = (&t[0], &t[1], &t[2]) else {
+                    return Err(Error::new(ErrorKind::Internal, "a client option is null").into());
+                };
+                options.set_by_name(name, value).map_err(|e| e.context(format!("ClientOptions.{java_name}")))?;
             }
             let client = match kind {
                 KIND_DEVICE => Client::device_from_connection_string(&cs, options)?,

@@ -9,7 +9,6 @@
 //! their order. When core's queue is full the pump waits for room (queuePolicy 'block') or fails
 //! the message with QUEUE_FULL ('failFast'); the JavaScript thread never waits.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,92 +17,36 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use tokio::sync::mpsc;
 
-use iotsec::{Client, ClientOptions, ErrorKind, Message, QueuePolicy, ValidationMode};
+use iotsec::{Client, ClientOptions, ErrorKind, Message, QueuePolicy};
 
 use crate::js;
 use crate::sink::{state_object, Sink};
 
-/// Options as the JavaScript layer passes them (already merged and type-checked there).
+/// One option as the JavaScript layer passes it (type-checked and renamed there): `name` is
+/// how the application spelt it (`sendTimeout`), `option` core's name (`puback_timeout_ms`),
+/// `value` the value as text. What the text may be is core's business
+/// (`ClientOptions::set_by_name`).
 #[napi(object)]
-pub struct NativeOptions {
-    /// PEM text of the CA certificate(s) to trust.
-    pub ca: Option<String>,
-    /// PEM file of the CA certificate(s) to trust.
-    pub ca_file: Option<String>,
-    /// MQTT port.
-    pub port: Option<u32>,
-    /// MQTT keep-alive, seconds.
-    pub keep_alive: Option<f64>,
-    /// `strict`, `warn` or `off`.
-    pub validation: Option<String>,
-    /// PUBLISH packets awaiting PUBACK on the wire.
-    pub max_in_flight: Option<u32>,
-    /// Messages accepted and not yet acknowledged.
-    pub queue_capacity: Option<u32>,
-    /// How long a send waits for its PUBACK, milliseconds.
-    pub send_timeout: Option<f64>,
-    /// How long connecting may take, milliseconds.
-    pub connect_timeout: Option<f64>,
-    /// Lifetime of each SAS token, seconds.
-    pub token_lifetime: Option<f64>,
-    /// Client certificate file (PEM) for `x509=true`.
-    pub cert_file: Option<String>,
-    /// Client key file (PEM) for `x509=true`.
-    pub key_file: Option<String>,
-    /// `{binding} {runtime version}` for the user agent, e.g. `node 20.20.2`.
-    pub product_info: Option<String>,
-    /// A full queue fails the send with QUEUE_FULL instead of waiting for room.
-    pub fail_fast: Option<bool>,
+pub struct NativeOption {
+    /// The application's name, for error messages (`options.sendTimeout`).
+    pub name: String,
+    /// Core's option name.
+    pub option: String,
+    /// The value as text.
+    pub value: String,
 }
 
-fn duration_secs(name: &str, v: f64) -> iotsec::Result<Duration> {
-    Duration::try_from_secs_f64(v).map_err(|_| iotsec::Error::invalid_argument(format!("{name} must be a number of seconds >= 0, got {v}")))
-}
-
-fn duration_ms(name: &str, v: f64) -> iotsec::Result<Duration> {
-    Duration::try_from_secs_f64(v / 1000.0)
-        .map_err(|_| iotsec::Error::invalid_argument(format!("{name} must be a number of milliseconds >= 0, got {v}")))
-}
-
-fn client_options(o: NativeOptions) -> iotsec::Result<ClientOptions> {
-    let mut c = ClientOptions {
-        // The pump never blocks a thread: it hears "full" at once and waits for room itself.
-        queue_policy: QueuePolicy::FailFast,
-        ..ClientOptions::default()
-    };
-    c.ca_pem = o.ca;
-    c.ca_file = o.ca_file.map(PathBuf::from);
-    if let Some(p) = o.port {
-        c.port = Some(u16::try_from(p).ok().filter(|p| *p > 0).ok_or_else(|| {
-            iotsec::Error::invalid_argument(format!("options.port must be between 1 and 65535, got {p}"))
-        })?);
+/// Core options from the JavaScript ones, and whether a full queue fails a send at once
+/// (`queuePolicy: 'failFast'`); core itself always fails fast here: the pump hears "full" at
+/// once and waits for room itself, so no thread ever blocks.
+fn client_options(options: Vec<NativeOption>) -> iotsec::Result<(ClientOptions, bool)> {
+    let mut c = ClientOptions::default();
+    for o in &options {
+        c.set_by_name(&o.option, &o.value).map_err(|e| e.context(format!("options.{}", o.name)))?;
     }
-    if let Some(k) = o.keep_alive {
-        c.keep_alive = duration_secs("options.keepalive", k)?;
-    }
-    if let Some(v) = o.validation {
-        c.validation = v.parse::<ValidationMode>().map_err(|e| e.context("options.validation"))?;
-    }
-    if let Some(n) = o.max_in_flight {
-        c.max_in_flight = u16::try_from(n)
-            .map_err(|_| iotsec::Error::invalid_argument(format!("options.maxInFlight must be at most 65535, got {n}")))?;
-    }
-    if let Some(n) = o.queue_capacity {
-        c.queue_capacity = n as usize;
-    }
-    if let Some(ms) = o.send_timeout {
-        c.puback_timeout = duration_ms("options.sendTimeout", ms)?;
-    }
-    if let Some(ms) = o.connect_timeout {
-        c.connect_timeout = duration_ms("options.connectTimeout", ms)?;
-    }
-    if let Some(s) = o.token_lifetime {
-        c.token_lifetime = duration_secs("options.tokenLifetime", s)?;
-    }
-    c.client_cert_file = o.cert_file.map(PathBuf::from);
-    c.client_key_file = o.key_file.map(PathBuf::from);
-    c.product_info = o.product_info;
-    Ok(c)
+    let fail_fast = c.queue_policy == QueuePolicy::FailFast;
+    c.queue_policy = QueuePolicy::FailFast;
+    Ok((c, fail_fast))
 }
 
 /// What the pump does, in order.
@@ -262,13 +205,12 @@ impl NativeClient {
     /// `kind`: 0 any identity, 1 device only, 2 module only. `on_ready` is called with no
     /// arguments on the JS thread whenever outcomes wait in [`NativeClient::take`].
     #[napi(constructor, catch_unwind)]
-    pub fn new(env: Env, connection_string: String, kind: u32, options: NativeOptions, on_ready: Function<'_>) -> Result<Self> {
+    pub fn new(env: Env, connection_string: String, kind: u32, options: Vec<NativeOption>, on_ready: Function<'_>) -> Result<Self> {
         // IOTSEC_LOG=trace (or a level or filter) logs iotsec, rumqttc and rustls on standard
         // error, from the first client on; unset, nothing is logged.
         iotsec::client::init_logging_from_env();
         let raw_env = env.raw();
-        let fail_fast = options.fail_fast.unwrap_or(false);
-        let options = client_options(options).map_err(|e| js::throw(raw_env, &e))?;
+        let (options, fail_fast) = client_options(options).map_err(|e| js::throw(raw_env, &e))?;
         let client = match kind {
             1 => Client::device_from_connection_string(&connection_string, options),
             2 => Client::module_from_connection_string(&connection_string, options),

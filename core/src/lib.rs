@@ -21,6 +21,7 @@ pub use schema::Violation;
 pub mod connection_string;
 pub mod identity;
 pub mod message;
+pub mod option_names;
 pub mod sas;
 pub mod topic;
 
@@ -31,4 +32,4 @@ pub use schema::{Event, EventKind, SecurityMessage, ValidationMode};
 pub mod client;
 pub mod runtime;
 
-pub use client::{ChangeReason, Client, ClientOptions, ConnectionState, ConnectionStatus, QueuePolicy, StateChange, StateChanges, Transport};
+pub use client::{ChangeReason, Client, ClientOptions, ConnectionState, ConnectionStatus, MessageIdPolicy, QueuePolicy, StateChange, StateChanges, Transport};

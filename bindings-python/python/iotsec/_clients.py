@@ -41,8 +41,20 @@ class _ClientBase(_native.Client):
           queue is full: wait for room (in the asyncio clients, blocking the event loop meanwhile),
           or raise :class:`~iotsec.exceptions.QueueFullError`.
         - ``x509_cert_file``, ``x509_key_file``: client certificate and key for ``x509=true``.
+        - ``durable_queue`` (str or path): a file (created when missing) that keeps every
+          accepted message until the broker acknowledges it, so messages survive a crash and are
+          re-sent by the next client that opens the same file. Default: memory only.
+        - ``reconnect_initial`` (seconds, default 1), ``reconnect_max`` (seconds, default 30),
+          ``reconnect_jitter`` (fraction 0 to 1, default 0.1): reconnect back-off after a lost
+          connection; the delay doubles from the first to the largest, each moved at random.
+        - ``message_ids`` (``"never"`` (default) or ``"when_unset"``): with ``"when_unset"`` a
+          message sent without a ``message_id`` gets a new UUID as its id, so the receiver can
+          drop the duplicates of at-least-once delivery.
 
-        Unknown options raise ``TypeError`` naming them; a malformed connection string raises
+        Values are read by iotsec's core, the same in every language: a bad value raises
+        :class:`~iotsec.exceptions.InvalidArgumentError` naming the option and what it
+        accepts; a value of the wrong Python type raises ``TypeError``. Unknown options raise
+        ``TypeError`` naming them; a malformed connection string raises
         :class:`~iotsec.exceptions.ConnectionStringError` naming the key at fault.
         """
         return cls(connection_string, cls._KIND, options)

@@ -26,7 +26,7 @@ mod tracker;
 pub use connect::{user_agent, username, API_VERSION};
 #[cfg(feature = "env-log")]
 pub use logging::{init_logging_from_env, ENV_LOG};
-pub use options::{Backoff, ClientOptions, QueuePolicy, Transport, DEFAULT_PORT, ENV_CA_FILE, ENV_MQTT_PORT};
+pub use options::{Backoff, ClientOptions, MessageIdPolicy, QueuePolicy, Transport, DEFAULT_PORT, ENV_CA_FILE, ENV_MQTT_PORT};
 pub use state::{ChangeReason, ConnectionState, ConnectionStatus, StateChange, StateChanges};
 pub use tracker::Completion;
 
@@ -337,6 +337,13 @@ impl Shared {
         if self.closed.load(Ordering::SeqCst) {
             return Err(closed_error());
         }
+        let with_id;
+        let message = if self.options.message_ids == MessageIdPolicy::WhenUnset && message.message_id().is_none() {
+            with_id = message.clone().with_message_id(uuid::Uuid::new_v4().to_string());
+            &with_id
+        } else {
+            message
+        };
         let topic = telemetry_topic(&self.identity, message)?;
         if message.is_security_message() {
             match self.options.validation {

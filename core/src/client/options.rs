@@ -104,9 +104,49 @@ pub struct ClientOptions {
     /// process and are re-sent when a client opens the same file again. Costs an fsync per
     /// batch of accepted messages.
     pub durable_queue: Option<PathBuf>,
+    /// Whether a message sent without a message id gets one from the client (the C# SDK's
+    /// `SdkAssignsMessageId`). Off by default, as in every official SDK: what is sent is
+    /// then byte for byte what they send (WIRE.md's golden vectors).
+    pub message_ids: MessageIdPolicy,
     /// The `{binding} {runtime version}` part of the user agent, e.g. `python 3.11.7`.
     /// Set by the language packages; Rust callers leave it unset.
     pub product_info: Option<String>,
+}
+
+/// Whether the client gives a message without a message id one of its own.
+///
+/// Delivery is at-least-once: a message whose PUBACK was lost in a reconnect is sent again.
+/// Receivers drop such duplicates by message id (the local hub does), which only works when
+/// every message has one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MessageIdPolicy {
+    /// Send each message as it is (the official SDKs' behaviour).
+    #[default]
+    Never,
+    /// A message without a message id is sent with a new random UUID (v4) as its `$.mid`,
+    /// chosen once when the message is accepted, so a re-send carries the same id. The
+    /// caller's message is not changed.
+    WhenUnset,
+}
+
+impl MessageIdPolicy {
+    /// The name the language packages accept (`never`, `when_unset`).
+    pub fn name(self) -> &'static str {
+        match self {
+            MessageIdPolicy::Never => "never",
+            MessageIdPolicy::WhenUnset => "when_unset",
+        }
+    }
+
+    /// Parses [`MessageIdPolicy::name`], ignoring case, `-` and `_` (`WhenUnset`, `when-unset`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        let folded: String = name.chars().filter(|c| *c != '_' && *c != '-').collect::<String>().to_ascii_lowercase();
+        match folded.as_str() {
+            "never" => Some(MessageIdPolicy::Never),
+            "whenunset" => Some(MessageIdPolicy::WhenUnset),
+            _ => None,
+        }
+    }
 }
 
 impl Default for ClientOptions {
@@ -128,6 +168,7 @@ impl Default for ClientOptions {
             client_cert_file: None,
             client_key_file: None,
             durable_queue: None,
+            message_ids: MessageIdPolicy::Never,
             product_info: None,
         }
     }

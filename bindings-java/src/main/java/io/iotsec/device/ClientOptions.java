@@ -2,6 +2,9 @@ package io.iotsec.device;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
 
 /**
  * Options for a {@link DeviceClient} or {@link ModuleClient}: build one with {@link #builder()}
@@ -11,6 +14,11 @@ import java.time.Duration;
  * <p>Every option has a working default. When neither a CA nor a port is given, the
  * environment variables {@code IOTSEC_CA_FILE} and {@code IOTSEC_MQTT_PORT} are used (handy
  * for pointing unchanged code at a local broker), then the system roots and port 8883.
+ *
+ * <p>The values are checked by iotsec's core when the client is created, with the same rules
+ * in every iotsec language package: a bad value makes the {@link DeviceClient} or
+ * {@link ModuleClient} constructor throw an {@link IotSecArgumentException}
+ * ({@link ErrorCode#INVALID_ARGUMENT}) naming the option and what it accepts.
  */
 public final class ClientOptions {
     private String caPem;
@@ -25,6 +33,11 @@ public final class ClientOptions {
     private int maxInFlight = -1;
     private int queueCapacity = -1;
     private boolean failWhenQueueFull;
+    private String durableQueue;
+    private Duration reconnectInitial;
+    private Duration reconnectMax;
+    private Double reconnectJitter;
+    private MessageIdPolicy messageIds = MessageIdPolicy.NEVER;
 
     /** Options with every default. */
     public ClientOptions() {
@@ -53,6 +66,11 @@ public final class ClientOptions {
         c.maxInFlight = maxInFlight;
         c.queueCapacity = queueCapacity;
         c.failWhenQueueFull = failWhenQueueFull;
+        c.durableQueue = durableQueue;
+        c.reconnectInitial = reconnectInitial;
+        c.reconnectMax = reconnectMax;
+        c.reconnectJitter = reconnectJitter;
+        c.messageIds = messageIds;
         return c;
     }
 
@@ -286,14 +304,147 @@ public final class ClientOptions {
         return failWhenQueueFull;
     }
 
-    static long millis(Duration d, String name) {
-        if (d == null) {
-            return -1;
+    /**
+     * Keep every accepted message in this file (created when missing) until the broker
+     * acknowledges it: messages survive a crash of the process and are re-sent by the next
+     * client that opens the same file. Costs a disk sync per batch of accepted messages.
+     *
+     * @param durableQueue path of the queue file, or {@code null} for none (the default: memory only)
+     */
+    public void setDurableQueue(String durableQueue) {
+        this.durableQueue = durableQueue;
+    }
+
+    /**
+     * The durable queue file.
+     *
+     * @return the path, or {@code null} for none
+     */
+    public String getDurableQueue() {
+        return durableQueue;
+    }
+
+    /**
+     * The delay before the first reconnect attempt after a lost connection (default 1 s); it
+     * doubles with each attempt up to {@link #setReconnectMax(Duration)}.
+     *
+     * @param reconnectInitial the delay (more than 0), or {@code null} for the default
+     */
+    public void setReconnectInitial(Duration reconnectInitial) {
+        this.reconnectInitial = reconnectInitial;
+    }
+
+    /**
+     * The first reconnect delay.
+     *
+     * @return the delay, or {@code null} for the default
+     */
+    public Duration getReconnectInitial() {
+        return reconnectInitial;
+    }
+
+    /**
+     * The largest reconnect delay (default 30 s).
+     *
+     * @param reconnectMax the delay, or {@code null} for the default
+     */
+    public void setReconnectMax(Duration reconnectMax) {
+        this.reconnectMax = reconnectMax;
+    }
+
+    /**
+     * The largest reconnect delay.
+     *
+     * @return the delay, or {@code null} for the default
+     */
+    public Duration getReconnectMax() {
+        return reconnectMax;
+    }
+
+    /**
+     * The fraction by which each reconnect delay is moved at random, so a fleet does not
+     * reconnect in lock step (default 0.1, i.e. ±10 %).
+     *
+     * @param reconnectJitter 0 to 1, or {@code null} for the default
+     */
+    public void setReconnectJitter(Double reconnectJitter) {
+        this.reconnectJitter = reconnectJitter;
+    }
+
+    /**
+     * The reconnect jitter.
+     *
+     * @return the fraction, or {@code null} for the default
+     */
+    public Double getReconnectJitter() {
+        return reconnectJitter;
+    }
+
+    /**
+     * Whether a message sent without a message id gets one from the client (default
+     * {@link MessageIdPolicy#NEVER}, as in the official SDK).
+     *
+     * @param messageIds the policy
+     * @throws IotSecArgumentException if null
+     */
+    public void setMessageIds(MessageIdPolicy messageIds) {
+        if (messageIds == null) {
+            throw new IotSecArgumentException(ErrorCode.INVALID_ARGUMENT, "messageIds must not be null");
         }
+        this.messageIds = messageIds;
+    }
+
+    /**
+     * The message id policy.
+     *
+     * @return the policy
+     */
+    public MessageIdPolicy getMessageIds() {
+        return messageIds;
+    }
+
+    /** A duration as core reads it: seconds with up to nine decimals ({@code -1.5} when negative). */
+    private static String seconds(Duration d) {
         if (d.isNegative()) {
-            throw new IotSecArgumentException(ErrorCode.INVALID_ARGUMENT, name + " must not be negative");
+            return "-" + seconds(d.negated());
         }
-        return d.toMillis();
+        return d.getSeconds() + "." + String.format(Locale.ROOT, "%09d", d.getNano());
+    }
+
+    /**
+     * The options that are set, as core reads them: triples of (this class's name for the
+     * option, core's name, the value as text), flattened. Core checks the values.
+     */
+    String[] nativeOptions(String productInfo) {
+        List<String> out = new ArrayList<>();
+        Object[][] options = {
+            {"caPem", "ca_pem", caPem},
+            {"caFile", "ca_file", caFile},
+            {"port", "port", port < 0 ? null : Integer.toString(port)},
+            {"plainTcpLoopbackOnly", "transport", plainTcpLoopbackOnly ? "plain_tcp_loopback" : null},
+            {"validation", "validation", validation.name().toLowerCase(Locale.ROOT)},
+            {"keepAlive", "keep_alive", keepAlive == null ? null : seconds(keepAlive)},
+            {"pubackTimeout", "puback_timeout", pubackTimeout == null ? null : seconds(pubackTimeout)},
+            {"connectTimeout", "connect_timeout", connectTimeout == null ? null : seconds(connectTimeout)},
+            {"sasTokenLifetime", "token_lifetime", sasTokenLifetime == null ? null : seconds(sasTokenLifetime)},
+            {"maxInFlight", "max_in_flight", maxInFlight < 0 ? null : Integer.toString(maxInFlight)},
+            {"queueCapacity", "queue_capacity", queueCapacity < 0 ? null : Integer.toString(queueCapacity)},
+            {"failWhenQueueFull", "queue_policy", failWhenQueueFull ? "fail_fast" : null},
+            {"durableQueue", "durable_queue", durableQueue},
+            {"reconnectInitial", "reconnect_initial", reconnectInitial == null ? null : seconds(reconnectInitial)},
+            {"reconnectMax", "reconnect_max", reconnectMax == null ? null : seconds(reconnectMax)},
+            {"reconnectJitter", "reconnect_jitter", reconnectJitter == null ? null : reconnectJitter.toString()},
+            {"messageIds", "message_ids", messageIds.coreName()},
+            {"productInfo", "product_info", productInfo},
+        };
+        for (Object[] o : options) {
+            if (o[2] != null) {
+                out.add((String) o[0]);
+                out.add((String) o[1]);
+                out.add((String) o[2]);
+            }
+        }
+        return out.toArray(new String[0]);
     }
 
     /** Builds {@link ClientOptions}; every method returns the builder. */
@@ -443,6 +594,72 @@ public final class ClientOptions {
          */
         public Builder failWhenQueueFull(boolean failFast) {
             options.setFailWhenQueueFull(failFast);
+            return this;
+        }
+
+        /**
+         * See {@link ClientOptions#setDurableQueue(String)}.
+         *
+         * @param durableQueue path of the queue file
+         * @return this builder
+         */
+        public Builder durableQueue(String durableQueue) {
+            options.setDurableQueue(durableQueue);
+            return this;
+        }
+
+        /**
+         * See {@link ClientOptions#setDurableQueue(String)}.
+         *
+         * @param durableQueue path of the queue file
+         * @return this builder
+         */
+        public Builder durableQueue(Path durableQueue) {
+            options.setDurableQueue(durableQueue == null ? null : durableQueue.toString());
+            return this;
+        }
+
+        /**
+         * See {@link ClientOptions#setReconnectInitial(Duration)}.
+         *
+         * @param delay the first reconnect delay
+         * @return this builder
+         */
+        public Builder reconnectInitial(Duration delay) {
+            options.setReconnectInitial(delay);
+            return this;
+        }
+
+        /**
+         * See {@link ClientOptions#setReconnectMax(Duration)}.
+         *
+         * @param delay the largest reconnect delay
+         * @return this builder
+         */
+        public Builder reconnectMax(Duration delay) {
+            options.setReconnectMax(delay);
+            return this;
+        }
+
+        /**
+         * See {@link ClientOptions#setReconnectJitter(Double)}.
+         *
+         * @param jitter 0 to 1
+         * @return this builder
+         */
+        public Builder reconnectJitter(double jitter) {
+            options.setReconnectJitter(jitter);
+            return this;
+        }
+
+        /**
+         * See {@link ClientOptions#setMessageIds(MessageIdPolicy)}.
+         *
+         * @param messageIds the policy
+         * @return this builder
+         */
+        public Builder messageIds(MessageIdPolicy messageIds) {
+            options.setMessageIds(messageIds);
             return this;
         }
 

@@ -53,13 +53,7 @@ public abstract class InternalClient implements AutoCloseable {
                     + " is not supported: iotsec speaks MQTT 3.1.1 over TLS (IotHubClientProtocol.MQTT)");
         }
         ClientOptions o = options == null ? new ClientOptions() : options.snapshot();
-        long h = NativeBridge.clientNew(connectionString, kind, o.getCaPem(), o.getCaFile(), o.getPort(),
-                o.isPlainTcpLoopbackOnly(), o.getValidation().nativeCode,
-                ClientOptions.millis(o.getKeepAlive(), "keepAlive"),
-                ClientOptions.millis(o.getPubackTimeout(), "pubackTimeout"),
-                ClientOptions.millis(o.getConnectTimeout(), "connectTimeout"),
-                ClientOptions.millis(o.getSasTokenLifetime(), "sasTokenLifetime"),
-                o.getMaxInFlight(), o.getQueueCapacity(), o.isFailWhenQueueFull(), productInfo());
+        long h = NativeBridge.clientNew(connectionString, kind, o.nativeOptions(productInfo()));
         this.handle = h;
         this.cleanable = CLEANER.register(this, new Free(h));
         OPEN.add(this);

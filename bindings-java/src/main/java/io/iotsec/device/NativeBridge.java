@@ -17,9 +17,11 @@ final class NativeBridge {
     private NativeBridge() {
     }
 
-    static native long clientNew(String connectionString, int kind, String caPem, String caFile, int port,
-            boolean plainTcp, int validation, long keepAliveMs, long pubackTimeoutMs, long connectTimeoutMs,
-            long tokenLifetimeMs, int maxInFlight, int queueCapacity, boolean failFast, String productInfo);
+    /**
+     * A new native client. {@code options} holds triples (the Java name of an option, core's
+     * name, the value as text), flattened; core reads the values.
+     */
+    static native long clientNew(String connectionString, int kind, String[] options);
 
     static native void clientFree(long handle);
 

@@ -3,15 +3,9 @@ package io.iotsec.device;
 /** What a client does with a security message before sending it. */
 public enum ValidationMode {
     /** Refuse a body that breaks the schema with a {@link SchemaValidationException} (the default). */
-    STRICT(0),
+    STRICT,
     /** Send it anyway and log the violations (Rust {@code tracing}, WARN). */
-    WARN(1),
+    WARN,
     /** Do not validate. */
-    OFF(2);
-
-    final int nativeCode;
-
-    ValidationMode(int nativeCode) {
-        this.nativeCode = nativeCode;
-    }
+    OFF
 }
