@@ -44,6 +44,18 @@ namespace IotSec.Devices.Client
         FailFast,
     }
 
+    /// <summary>Whether the client gives a message without a message id one of its own
+    /// (<c>Microsoft.Azure.Devices.Client.SdkAssignsMessageId</c>, same names).</summary>
+    public enum SdkAssignsMessageId
+    {
+        /// <summary>Send each message as it is (the default, as in the SDK).</summary>
+        Never,
+        /// <summary>A message without a <see cref="Message.MessageId"/> is sent with a new UUID,
+        /// so receivers can drop the duplicates at-least-once delivery may bring. The caller's
+        /// message is not changed.</summary>
+        WhenUnset,
+    }
+
     /// <summary>iotsec's client settings, applied when the client is created (they cannot change
     /// once it has connected). Everything left null keeps iotsec's default.</summary>
     /// <remarks>Without a CA, iotsec uses the file named by the environment variable
@@ -91,6 +103,23 @@ namespace IotSec.Devices.Client
         /// <summary>The private key (PEM file) of <see cref="ClientCertificateFile"/>.</summary>
         public string ClientKeyFile { get; set; }
 
+        /// <summary>Whether messages without a message id get one (default <see cref="Client.SdkAssignsMessageId.Never"/>).</summary>
+        public SdkAssignsMessageId? SdkAssignsMessageId { get; set; }
+
+        /// <summary>A file for the durable queue: accepted messages are stored there until
+        /// acknowledged, survive a crash of this process and are sent when a client opens the same
+        /// file again.</summary>
+        public string DurableQueueFile { get; set; }
+
+        /// <summary>The first reconnect delay (default 1 s), doubling up to <see cref="ReconnectMaxDelay"/>.</summary>
+        public TimeSpan? ReconnectInitialDelay { get; set; }
+
+        /// <summary>The longest reconnect delay (default 30 s).</summary>
+        public TimeSpan? ReconnectMaxDelay { get; set; }
+
+        /// <summary>How far each reconnect delay is moved at random, as a fraction (default 0.1 for ±10 %).</summary>
+        public double? ReconnectJitter { get; set; }
+
         /// <summary>Any option of the C library's <c>iotsec_client_set_option</c> by name, as
         /// text (e.g. <c>"transport" = "plain_tcp_loopback"</c>); applied after the typed ones.</summary>
         public IDictionary<string, string> NativeOptions { get { return nativeOptions; } }
@@ -113,6 +142,11 @@ namespace IotSec.Devices.Client
             if (QueuePolicy.HasValue) add("queue_policy", QueuePolicy.Value == Client.QueuePolicy.FailFast ? "fail_fast" : "block");
             add("client_cert_file", ClientCertificateFile);
             add("client_key_file", ClientKeyFile);
+            if (SdkAssignsMessageId.HasValue) add("message_ids", SdkAssignsMessageId.Value == Client.SdkAssignsMessageId.WhenUnset ? "when_unset" : "never");
+            add("durable_queue", DurableQueueFile);
+            add("reconnect_initial_ms", Milliseconds(ReconnectInitialDelay));
+            add("reconnect_max_ms", Milliseconds(ReconnectMaxDelay));
+            if (ReconnectJitter.HasValue) add("reconnect_jitter", ReconnectJitter.Value.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
             foreach (var kv in nativeOptions) add(kv.Key, kv.Value ?? "");
             return list;
         }

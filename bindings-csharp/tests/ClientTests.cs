@@ -76,6 +76,46 @@ namespace IotSec.Tests
             Assert.AreEqual(devicesBefore + 1, broker.WaitFor(match(DeviceTopic), devicesBefore + 1).Count, "device golden topic");
         }
 
+        /// <summary>SdkAssignsMessageId.WhenUnset: a message without an id arrives at mosquitto
+        /// with a UUID of its own, one with an id keeps it; a durable queue file is created and
+        /// the sends through it complete.</summary>
+        [Test]
+        public void SdkAssignsMessageIdWhenUnsetAndADurableQueue()
+        {
+            var broker = TestEnv.Mosquitto;
+            string queue = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "iotsec-cs-" + Guid.NewGuid().ToString("N") + ".redb");
+            var options = TestEnv.MosquittoOptions();
+            options.SdkAssignsMessageId = SdkAssignsMessageId.WhenUnset;
+            options.DurableQueueFile = queue;
+            options.ReconnectInitialDelay = TimeSpan.FromMilliseconds(200);
+            options.ReconnectMaxDelay = TimeSpan.FromSeconds(2);
+            options.ReconnectJitter = 0.2;
+            const string Base = "devices/cs-ids/messages/events/";
+            int before = broker.Where(r => r.Topic.StartsWith(Base)).Count;
+            try
+            {
+                using (var client = DeviceClient.CreateFromConnectionString(TestEnv.DeviceCs("cs-ids"), options))
+                using (var plain = new Message(Encoding.UTF8.GetBytes("no id")))
+                using (var own = new Message(Encoding.UTF8.GetBytes("own id")) { MessageId = "cs-mine-1" })
+                {
+                    Wait(client.SendEventAsync(plain), Long);
+                    Wait(client.SendEventAsync(own), Long);
+                    Assert.IsNull(plain.MessageId, "the caller's message is not changed");
+                    Assert.IsTrue(System.IO.File.Exists(queue), "the durable queue file exists");
+                }
+                var got = broker.WaitFor(r => r.Topic.StartsWith(Base), before + 2).Skip(before).Select(r => r.Topic).ToList();
+                Assert.AreEqual(2, got.Count, string.Join(", ", got));
+                StringAssert.StartsWith(Base + "%24.mid=", got[0]);
+                Guid id;
+                Assert.IsTrue(Guid.TryParse(got[0].Substring((Base + "%24.mid=").Length), out id), got[0]);
+                Assert.AreEqual(Base + "%24.mid=cs-mine-1", got[1]);
+            }
+            finally
+            {
+                if (System.IO.File.Exists(queue)) System.IO.File.Delete(queue);
+            }
+        }
+
         /// <summary>OpenAsync connects with iotsec's user agent naming this binding and the real
         /// runtime; CloseAsync disconnects; the next send connects again.</summary>
         [Test]

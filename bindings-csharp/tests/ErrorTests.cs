@@ -105,6 +105,8 @@ namespace IotSec.Tests
             StringAssert.Contains("port", e.Message);
             e = Assert.Throws<IotSecArgumentException>(() => DeviceClient.CreateFromConnectionString(TestEnv.DeviceCs("d"), new ClientOptions { MaxInFlight = -1 }));
             StringAssert.Contains("max_in_flight", e.Message);
+            e = Assert.Throws<IotSecArgumentException>(() => DeviceClient.CreateFromConnectionString(TestEnv.DeviceCs("d"), new ClientOptions { ReconnectJitter = 5 }));
+            StringAssert.Contains("reconnect_jitter", e.Message);
             var unknown = new ClientOptions();
             unknown.NativeOptions["no_such_option"] = "1";
             e = Assert.Throws<IotSecArgumentException>(() => DeviceClient.CreateFromConnectionString(TestEnv.DeviceCs("d"), unknown));
