@@ -80,7 +80,7 @@ run_valgrind() {
   grep -E '^(ok|not ok) - |^#   |^# [a-z_]+: ' "$log" || true
   if [ "$status" -eq "$VALGRIND_STATUS" ]; then
     FAILED=$((FAILED + 1)); FAILURES+=("$label: valgrind found errors or leaks")
-    echo "not ok - $label: valgrind found errors or leaks"; grep -E '^==[0-9]+== ' "$log" | head -60 | sed 's/^/#   /'
+    echo "not ok - $label: valgrind found errors or leaks"; { grep -E '^==[0-9]+== ' "$log" | head -60 | sed 's/^/#   /'; } || true
     count_output "$log" 0 "$label"
   else
     count_output "$log" "$status" "$label"
