@@ -42,6 +42,8 @@
 
 mod auth;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod hub;
 mod pipeline;
 pub mod pki;

@@ -49,6 +49,11 @@ impl Pipeline {
         Pipeline { writer, counters, dedupe: Mutex::new(Dedupe::new(dedupe_window)) }
     }
 
+    /// Where the pipeline writes.
+    pub fn writer(&self) -> &StoreWriter {
+        &self.writer
+    }
+
     /// Routes and stores `publishes` from the connection of `identity`. Lines are written
     /// before this returns, so the caller may acknowledge the accepted ones.
     pub fn route(&self, identity: &Identity, publishes: &[Publish]) -> Routed {

@@ -96,7 +96,7 @@ async fn connection(
 }
 
 /// Why reading a packet failed.
-enum ReadError {
+pub(crate) enum ReadError {
     Closed,
     Io(std::io::Error),
     Codec(CodecError),
@@ -140,6 +140,145 @@ async fn refuse<W: AsyncWrite + Unpin>(wr: &mut W, code: ConnectReturnCode) {
     let _ = wr.shutdown().await;
 }
 
+/// What the hub does with the first packet of a connection.
+pub(crate) enum ConnectOutcome {
+    /// A device or module proved who it is: answer CONNACK 0 and serve the connection.
+    Accepted {
+        auth: Authenticated,
+        /// The CONNECT's keep-alive, in seconds.
+        keep_alive: u16,
+    },
+    /// Answer CONNACK with this refusal code, then close (`reason` is logged already).
+    Refused { code: ConnectReturnCode, reason: String },
+    /// Close without an answer.
+    Closed,
+}
+
+/// Decides on the first packet read from a connection (or why reading it failed): the
+/// protocol check and the authentication against the registry. `now` is unix seconds.
+pub(crate) fn on_first_packet(shared: &Shared, peer: SocketAddr, first: Result<Packet, ReadError>, now: u64) -> ConnectOutcome {
+    let connect = match first {
+        Ok(Packet::Connect(c)) => c,
+        Ok(other) => {
+            tracing::warn!(%peer, "the first packet was {:?}, not CONNECT: closing", packet_name(&other));
+            return ConnectOutcome::Closed;
+        }
+        Err(ReadError::Codec(e @ (CodecError::InvalidProtocolLevel(_) | CodecError::InvalidProtocol))) => {
+            add(&shared.counters.connections_refused, 1);
+            tracing::warn!(%peer, code = 1, "refused CONNECT: {e}; IoT Hub speaks MQTT 3.1.1 (protocol level 4)");
+            return ConnectOutcome::Refused {
+                code: ConnectReturnCode::RefusedProtocolVersion,
+                reason: format!("{e}; IoT Hub speaks MQTT 3.1.1 (protocol level 4)"),
+            };
+        }
+        Err(e) => {
+            tracing::info!(%peer, "no valid CONNECT: {e}");
+            return ConnectOutcome::Closed;
+        }
+    };
+    if connect.protocol != rumqttc::Protocol::V4 {
+        add(&shared.counters.connections_refused, 1);
+        tracing::warn!(%peer, client_id = %connect.client_id, code = 1, "refused CONNECT: MQTT 5; IoT Hub speaks MQTT 3.1.1 (protocol level 4)");
+        return ConnectOutcome::Refused {
+            code: ConnectReturnCode::RefusedProtocolVersion,
+            reason: "MQTT 5; IoT Hub speaks MQTT 3.1.1 (protocol level 4)".to_string(),
+        };
+    }
+    let login = connect.login.as_ref();
+    let auth = authenticate(
+        &shared.registry,
+        &connect.client_id,
+        login.map(|l| l.username.as_str()),
+        login.map(|l| l.password.as_str()),
+        now,
+    );
+    match auth {
+        Ok(auth) => ConnectOutcome::Accepted { auth, keep_alive: connect.keep_alive },
+        Err(refusal) => {
+            add(&shared.counters.connections_refused, 1);
+            tracing::warn!(
+                %peer,
+                client_id = %connect.client_id,
+                code = code_number(refusal.code),
+                "refused CONNECT: {}",
+                refusal.reason
+            );
+            ConnectOutcome::Refused { code: refusal.code, reason: refusal.reason }
+        }
+    }
+}
+
+/// Handles every whole packet in `buf` from the connection of `identity`: publishes are
+/// routed and stored batch by batch, and the answers (PUBACK, SUBACK, PINGRESP, ...) are
+/// queued in `out`. A partial packet stays in `buf`. Returns why the connection ends, if it
+/// does (and whether that is the client's fault), after the packets before it were handled.
+pub(crate) fn handle_packets(
+    shared: &Shared,
+    identity: &Identity,
+    buf: &mut BytesMut,
+    publishes: &mut Vec<Publish>,
+    out: &mut BytesMut,
+) -> Option<(String, bool)> {
+    let mut end: Option<(String, bool)> = None;
+    loop {
+        let packet = match Packet::read(buf, MAX_PACKET) {
+            Ok(p) => p,
+            Err(CodecError::InsufficientBytes(n)) => {
+                buf.reserve(n.max(1024));
+                break;
+            }
+            Err(e) => {
+                // The publishes before a malformed packet are stored and acknowledged first, as
+                // they would be had the malformed one come in a later read.
+                end = Some(match store_batch(shared, identity, publishes, out) {
+                    Err(why) => (why, true),
+                    Ok(()) => (ReadError::Codec(e).to_string(), true),
+                });
+                break;
+            }
+        };
+        if let Packet::Publish(p) = packet {
+            publishes.push(p);
+            continue;
+        }
+        if let Err(why) = store_batch(shared, identity, publishes, out) {
+            end = Some((why, true));
+            break;
+        }
+        match packet {
+            Packet::PingReq => {
+                let _ = rumqttc::PingResp.write(out);
+            }
+            Packet::Subscribe(s) => {
+                let codes = s.filters.iter().map(|f| subscription(identity, &f.path, f.qos)).collect();
+                let _ = SubAck::new(s.pkid, codes).write(out);
+            }
+            Packet::Unsubscribe(u) => {
+                let _ = UnsubAck::new(u.pkid).write(out);
+            }
+            Packet::PubRel(r) => {
+                let _ = PubComp::new(r.pkid).write(out);
+            }
+            Packet::Disconnect => {
+                end = Some(("the client disconnected".to_string(), false));
+                break;
+            }
+            // Acknowledgements of publishes the hub never sends: ignore.
+            Packet::PubAck(_) | Packet::PubRec(_) | Packet::PubComp(_) => {}
+            other => {
+                end = Some((format!("unexpected {} from a connected client", packet_name(&other)), true));
+                break;
+            }
+        }
+    }
+    if end.is_none() {
+        if let Err(why) = store_batch(shared, identity, publishes, out) {
+            end = Some((why, true));
+        }
+    }
+    end
+}
+
 async fn session<S: AsyncRead + AsyncWrite + Unpin + Send>(
     stream: S,
     peer: SocketAddr,
@@ -157,51 +296,13 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin + Send>(
             return;
         }
     };
-    let connect = match first {
-        Ok(Packet::Connect(c)) => c,
-        Ok(other) => {
-            tracing::warn!(%peer, "the first packet was {:?}, not CONNECT: closing", packet_name(&other));
+    let (Authenticated { identity, expires_at, user_agent }, keep_alive_secs) = match on_first_packet(&shared, peer, first, unix_now()) {
+        ConnectOutcome::Accepted { auth, keep_alive } => (auth, keep_alive),
+        ConnectOutcome::Refused { code, .. } => {
+            refuse(&mut wr, code).await;
             return;
         }
-        Err(ReadError::Codec(e @ (CodecError::InvalidProtocolLevel(_) | CodecError::InvalidProtocol))) => {
-            add(&shared.counters.connections_refused, 1);
-            tracing::warn!(%peer, code = 1, "refused CONNECT: {e}; IoT Hub speaks MQTT 3.1.1 (protocol level 4)");
-            refuse(&mut wr, ConnectReturnCode::RefusedProtocolVersion).await;
-            return;
-        }
-        Err(e) => {
-            tracing::info!(%peer, "no valid CONNECT: {e}");
-            return;
-        }
-    };
-    if connect.protocol != rumqttc::Protocol::V4 {
-        add(&shared.counters.connections_refused, 1);
-        tracing::warn!(%peer, client_id = %connect.client_id, code = 1, "refused CONNECT: MQTT 5; IoT Hub speaks MQTT 3.1.1 (protocol level 4)");
-        refuse(&mut wr, ConnectReturnCode::RefusedProtocolVersion).await;
-        return;
-    }
-    let login = connect.login.as_ref();
-    let auth = authenticate(
-        &shared.registry,
-        &connect.client_id,
-        login.map(|l| l.username.as_str()),
-        login.map(|l| l.password.as_str()),
-        unix_now(),
-    );
-    let Authenticated { identity, expires_at, user_agent } = match auth {
-        Ok(a) => a,
-        Err(refusal) => {
-            add(&shared.counters.connections_refused, 1);
-            tracing::warn!(
-                %peer,
-                client_id = %connect.client_id,
-                code = code_number(refusal.code),
-                "refused CONNECT: {}",
-                refusal.reason
-            );
-            refuse(&mut wr, refusal.code).await;
-            return;
-        }
+        ConnectOutcome::Closed => return,
     };
 
     // A new connection with the same client id takes over (MQTT 3.1.1, 3.1.4-2).
@@ -225,17 +326,33 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin + Send>(
         %peer,
         %client_id,
         listener,
-        keep_alive = connect.keep_alive,
+        keep_alive = keep_alive_secs,
         user_agent = user_agent.as_deref().unwrap_or(""),
         "device connected"
     );
 
-    let keep_alive = (connect.keep_alive > 0).then(|| Duration::from_secs(u64::from(connect.keep_alive)) * 3 / 2);
+    let keep_alive = (keep_alive_secs > 0).then(|| Duration::from_secs(u64::from(keep_alive_secs)) * 3 / 2);
     // Capped: a token may claim to expire in the year 500,000,000,000.
     let token_left = Duration::from_secs(expires_at.saturating_sub(unix_now()).min(100 * 365 * 86_400));
     let token_expiry = tokio::time::Instant::now() + token_left;
     let mut publishes: Vec<Publish> = Vec::new();
     let reason = loop {
+        // Packets that arrived with the CONNECT (a client need not wait for the CONNACK) are
+        // handled before the first read, then whatever each read brings.
+        let end = handle_packets(&shared, &identity, &mut buf, &mut publishes, &mut out);
+        if !out.is_empty() {
+            if let Err(e) = wr.write_all(&out).await {
+                break format!("write failed: {e}");
+            }
+            out.clear();
+        }
+        if let Some((why, error)) = end {
+            if error {
+                add(&shared.counters.connections_closed_for_errors, 1);
+                tracing::warn!(%client_id, "closing the connection: {why}");
+            }
+            break why;
+        }
         let read = async {
             match keep_alive {
                 Some(limit) => tokio::time::timeout(limit, rd.read_buf(&mut buf)).await,
@@ -249,75 +366,10 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin + Send>(
             _ = tokio::time::sleep_until(token_expiry) => break "its SAS token expired (IoT Hub closes the connection then; the client must reconnect with a new token)".to_string(),
         };
         match read {
-            Err(_) => break format!("no packet within 1.5 x its keep-alive of {} s", connect.keep_alive),
+            Err(_) => break format!("no packet within 1.5 x its keep-alive of {keep_alive_secs} s"),
             Ok(Ok(0)) => break "the client closed the connection".to_string(),
             Ok(Err(e)) => break format!("read failed: {e}"),
             Ok(Ok(_)) => {}
-        }
-        let mut end: Option<(String, bool)> = None;
-        loop {
-            let packet = match Packet::read(&mut buf, MAX_PACKET) {
-                Ok(p) => p,
-                Err(CodecError::InsufficientBytes(n)) => {
-                    buf.reserve(n.max(1024));
-                    break;
-                }
-                Err(e) => {
-                    end = Some((ReadError::Codec(e).to_string(), true));
-                    break;
-                }
-            };
-            if let Packet::Publish(p) = packet {
-                publishes.push(p);
-                continue;
-            }
-            if let Err(why) = store_batch(&shared, &identity, &mut publishes, &mut out) {
-                end = Some((why, true));
-                break;
-            }
-            match packet {
-                Packet::PingReq => {
-                    let _ = rumqttc::PingResp.write(&mut out);
-                }
-                Packet::Subscribe(s) => {
-                    let codes = s.filters.iter().map(|f| subscription(&identity, &f.path, f.qos)).collect();
-                    let _ = SubAck::new(s.pkid, codes).write(&mut out);
-                }
-                Packet::Unsubscribe(u) => {
-                    let _ = UnsubAck::new(u.pkid).write(&mut out);
-                }
-                Packet::PubRel(r) => {
-                    let _ = PubComp::new(r.pkid).write(&mut out);
-                }
-                Packet::Disconnect => {
-                    end = Some(("the client disconnected".to_string(), false));
-                    break;
-                }
-                // Acknowledgements of publishes the hub never sends: ignore.
-                Packet::PubAck(_) | Packet::PubRec(_) | Packet::PubComp(_) => {}
-                other => {
-                    end = Some((format!("unexpected {} from a connected client", packet_name(&other)), true));
-                    break;
-                }
-            }
-        }
-        if end.is_none() {
-            if let Err(why) = store_batch(&shared, &identity, &mut publishes, &mut out) {
-                end = Some((why, true));
-            }
-        }
-        if !out.is_empty() {
-            if let Err(e) = wr.write_all(&out).await {
-                break format!("write failed: {e}");
-            }
-            out.clear();
-        }
-        if let Some((why, error)) = end {
-            if error {
-                add(&shared.counters.connections_closed_for_errors, 1);
-                tracing::warn!(%client_id, "closing the connection: {why}");
-            }
-            break why;
         }
     };
     let _ = wr.shutdown().await;

@@ -281,9 +281,15 @@ fn count_lines(path: &Path) -> Result<u64, HubError> {
 }
 
 /// The hub's appending side: one file handle per store, each behind a lock so the lines of
-/// one batch stay together.
+/// one batch stay together. (In memory for [`crate::fuzzing`], which must not write to disk
+/// on every input.)
 pub(crate) struct StoreWriter {
-    files: [Mutex<File>; 3],
+    sink: Sink,
+}
+
+enum Sink {
+    Files([Mutex<File>; 3]),
+    Memory(Mutex<[Vec<u8>; 3]>),
 }
 
 impl StoreWriter {
@@ -297,7 +303,22 @@ impl StoreWriter {
                 .map_err(HubError::io(format!("cannot open {}", path.display())))?;
             Ok(Mutex::new(file))
         };
-        Ok(StoreWriter { files: [open(store.security_file())?, open(store.dropped_file())?, open(store.telemetry_file())?] })
+        let files = [open(store.security_file())?, open(store.dropped_file())?, open(store.telemetry_file())?];
+        Ok(StoreWriter { sink: Sink::Files(files) })
+    }
+
+    /// A writer that keeps the lines in memory ([`StoreWriter::take_lines`] hands them out).
+    pub fn in_memory() -> StoreWriter {
+        StoreWriter { sink: Sink::Memory(Mutex::new(Default::default())) }
+    }
+
+    /// The lines written so far to an in-memory writer (security, dropped, telemetry), which
+    /// it then forgets; empty for a file writer.
+    pub fn take_lines(&self) -> [Vec<u8>; 3] {
+        match &self.sink {
+            Sink::Files(_) => Default::default(),
+            Sink::Memory(lines) => std::mem::take(&mut *lines.lock().unwrap_or_else(|p| p.into_inner())),
+        }
     }
 
     /// Appends `lines` (complete lines, each ending in `\n`) to one store with a single write.
@@ -305,7 +326,15 @@ impl StoreWriter {
         if lines.is_empty() {
             return Ok(());
         }
-        let mut file = self.files[kind as usize].lock().unwrap_or_else(|p| p.into_inner());
-        file.write_all(lines)
+        match &self.sink {
+            Sink::Files(files) => {
+                let mut file = files[kind as usize].lock().unwrap_or_else(|p| p.into_inner());
+                file.write_all(lines)
+            }
+            Sink::Memory(memory) => {
+                memory.lock().unwrap_or_else(|p| p.into_inner())[kind as usize].extend_from_slice(lines);
+                Ok(())
+            }
+        }
     }
 }
