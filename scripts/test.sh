@@ -4,12 +4,12 @@
 # (mosquitto over TLS and the local hub, both on 127.0.0.1), then the cross-language suite.
 #
 #   ./scripts/test.sh            everything
-#   ./scripts/test.sh rust c     only the named suites (rust c python node java csharp conformance)
+#   ./scripts/test.sh rust c     only the named suites (rust soak c python node java csharp conformance fuzz)
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
 SUITES=("$@")
-[ "${#SUITES[@]}" -eq 0 ] && SUITES=(rust soak c python node java csharp conformance)
+[ "${#SUITES[@]}" -eq 0 ] && SUITES=(rust soak c python node java csharp conformance fuzz)
 
 started=$(date +%s)
 log "installing dependencies"
