@@ -5,3 +5,7 @@
 cd "$ROOT"
 # shellcheck disable=SC2086
 cargo test $CARGO_PROFILE_FLAG --workspace --locked
+
+# Every public item of the libraries is documented (`missing_docs`) and every doc link resolves.
+# shellcheck disable=SC2086
+RUSTDOCFLAGS="-D warnings" cargo doc $CARGO_PROFILE_FLAG --no-deps -p iotsec -p iotsec-hub --locked
