@@ -542,3 +542,45 @@ async fn token_renewal_mid_stream_over_a_slow_link_loses_nothing() {
     assert!(b.mosquitto.connections().iter().filter(|(id, _)| id == "renew-slow").count() >= 2, "the token was renewed by reconnecting");
     client.close().await;
 }
+
+/// Two clients with one device id displace each other at the broker (IoT Hub does the same).
+/// A connection lost within 10 s of being established does not reset the back-off, so the pair
+/// settles down to ever rarer displacements instead of reconnecting at once forever; a send
+/// still gets through, and the state events report each loss and reconnect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_clients_with_one_device_id_back_off_instead_of_ping_ponging() {
+    let b = broker();
+    let device = "twin-dev";
+    let first = b.client(device, None);
+    let second = b.client(device, None);
+    let mut changes = first.state_changes();
+    first.connect().await.unwrap();
+    second.connect().await.unwrap();
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    let connects = b.mosquitto.connections().iter().filter(|(id, _)| id == device).count();
+    // Each displaced client waits the next back-off step (1 s, 2 s, 4 s, ±10 %): connects at
+    // about 0, 0, 1, 2, 4 and 6 s. Resetting the back-off after every connect gives one per
+    // second (8 or more in 7 s), and reconnecting at once hundreds.
+    assert!((4..=6).contains(&connects), "{connects} connects of {device} in 7 s");
+
+    // The first client's events: it was displaced, retried and got back in.
+    let mut seen = Vec::new();
+    while let Ok(Some(change)) = tokio::time::timeout(Duration::from_millis(200), changes.next()).await {
+        seen.push(change);
+    }
+    let retrying = seen.iter().position(|c| matches!(c.state, iotsec::ConnectionState::Reconnecting { .. }));
+    let retrying = retrying.unwrap_or_else(|| panic!("no reconnecting event: {seen:?}"));
+    assert!(seen[retrying].status.is_some(), "disconnected-retrying is reported: {seen:?}");
+    assert!(
+        seen[retrying..].iter().any(|c| c.state == iotsec::ConnectionState::Connected && c.status.is_some()),
+        "connected again after retrying: {seen:?}"
+    );
+
+    // Still displacing each other (slower and slower), a send gets through.
+    let sent = Message::new("{\"twin\":1}").with_message_id("twin-1");
+    tokio::time::timeout(Duration::from_secs(40), first.send_message(&sent)).await.expect("the send completed").unwrap();
+    let got = b.recorder.wait_for("devices/twin-dev/", 1, Duration::from_secs(10));
+    assert!(got.iter().any(|r| r.topic.contains("%24.mid=twin-1")), "{got:?}");
+    first.close_now();
+    second.close_now();
+}

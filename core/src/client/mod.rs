@@ -15,6 +15,7 @@
 
 mod connect;
 mod durable;
+mod inbox;
 #[cfg(feature = "env-log")]
 mod logging;
 mod options;
@@ -34,7 +35,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use rumqttc::QoS;
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
 use state::StateCell;
@@ -435,13 +435,7 @@ impl Shared {
                     }
                 }
             });
-            let client = &session.client;
-            let accepted = session.tracker.accept(Pending::new(completion, None), || {
-                client
-                    .try_publish(topic, QoS::AtLeastOnce, false, Vec::from(payload))
-                    .map_err(|e| Error::new(ErrorKind::Internal, format!("the session did not take the message: {e}")))
-            });
-            if let Err((pending, e)) = accepted {
+            if let Err((pending, e)) = session.send(topic, payload, Pending::new(completion, None)) {
                 pending.complete(Err(e));
             }
         }
@@ -450,13 +444,9 @@ impl Shared {
     fn enqueue(self: &Arc<Self>, prepared: Prepared, pending: Pending) -> Result<()> {
         let session = self.session()?;
         let Prepared { topic, payload } = prepared;
-        let client = &session.client;
-        let accepted = session.tracker.accept(pending, || {
-            client
-                .try_publish(topic, QoS::AtLeastOnce, false, Vec::from(payload))
-                .map_err(|e| Error::new(ErrorKind::Internal, format!("the session did not take the message: {e}")))
-        });
-        match accepted {
+        // Only a push and a wake-up: the session's feeder, on a runtime thread, takes the
+        // tracker's and rumqttc's locks (see `inbox`).
+        match session.send(topic, payload, pending) {
             Ok(()) => Ok(()),
             // The session ended (e.g. its first connection attempt was refused at once) between
             // starting and taking this message. That is a delivery failure like any other: report

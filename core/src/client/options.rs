@@ -40,6 +40,12 @@ pub enum QueuePolicy {
 
 /// Reconnect back-off: `initial`, doubling up to `max`, each delay moved by up to `jitter`
 /// (a fraction, e.g. 0.1 for ±10 %) so a fleet does not reconnect in lock step.
+///
+/// The back-off starts again from `initial` only when a connection that had been up for at
+/// least 10 s is lost. A connection lost sooner (the broker dropping it right away, or
+/// another client with the same device id displacing it) counts as one more failed attempt,
+/// so two clients sharing a device id reconnect ever more rarely instead of displacing each
+/// other forever.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Backoff {
     /// First delay.

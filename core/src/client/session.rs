@@ -1,7 +1,8 @@
 //! One MQTT session: the task that drives rumqttc's event loop, and its watchdog.
 //!
-//! The task is the only owner of the [`EventLoop`]; senders talk to it through rumqttc's
-//! request channel and learn their outcome through the [`Tracker`]. The task reconnects with
+//! The task is the only owner of the [`EventLoop`]; senders push their publishes into the
+//! session's [`Inbox`], whose feeder task hands them to rumqttc's request channel on a runtime
+//! thread, and learn their outcome through the [`Tracker`]. The task reconnects with
 //! back-off after a lost connection, signs a fresh token for every connection attempt, and
 //! reconnects on purpose before a token expires. Unacknowledged publishes are re-sent after
 //! every reconnect, whether or not the broker kept the session.
@@ -11,6 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use rumqttc::{AsyncClient, ConnectionError, Event, EventLoop, NetworkOptions, Outgoing, Packet, Request};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -19,9 +21,10 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::sas::unix_now;
 
 use super::connect::Endpoint;
+use super::inbox::{Inbox, Request as SendRequest};
 use super::options::Backoff;
 use super::state::{ChangeReason, ConnectionState, StateCell};
-use super::tracker::Tracker;
+use super::tracker::{Pending, Tracker};
 
 /// Flags the client and the watchdog raise for the session task.
 #[derive(Default)]
@@ -34,6 +37,13 @@ pub(crate) struct Control {
     planned: AtomicU8,
 }
 
+/// How long a connection must have been up for its loss to start the reconnect back-off again
+/// from the first step. A connection the broker drops sooner (another client with the same
+/// device id displacing this one, a broker that accepts and then closes) counts as one more
+/// failed attempt: the next reconnect waits the next, longer step. Without this, two clients
+/// sharing a device id would displace each other once a second forever.
+pub(crate) const STABLE_CONNECTION: Duration = Duration::from_secs(10);
+
 const PLANNED_RENEWAL: u8 = 1;
 const PLANNED_PUBACK_TIMEOUT: u8 = 2;
 
@@ -43,13 +53,15 @@ fn renewal_reason() -> Error {
 }
 
 pub(crate) struct Session {
-    pub client: AsyncClient,
-    pub tracker: Arc<Tracker>,
+    client: AsyncClient,
+    tracker: Arc<Tracker>,
+    inbox: Arc<Inbox>,
     control: Arc<Control>,
     /// `None` until the first connection attempt ends, then its outcome.
     first_outcome: watch::Receiver<Option<Result<()>>>,
     task: JoinHandle<()>,
     watchdog: JoinHandle<()>,
+    feeder: JoinHandle<()>,
 }
 
 /// What the session task needs besides the event loop.
@@ -75,6 +87,7 @@ impl Session {
         eventloop.set_network_options(network);
 
         let tracker = Arc::new(Tracker::default());
+        let inbox = Arc::new(Inbox::default());
         let control = Arc::new(Control::default());
         let (outcome_tx, first_outcome) = watch::channel(None);
         let renew_at = Arc::new(std::sync::atomic::AtomicU64::new(u64::MAX));
@@ -93,6 +106,7 @@ impl Session {
             client.clone(),
             config.endpoint.clone(),
             tracker.clone(),
+            inbox.clone(),
             control.clone(),
             config.state.clone(),
             outcome_tx,
@@ -107,7 +121,36 @@ impl Session {
             config.puback_timeout,
             renew_at,
         ));
-        Arc::new(Session { client, tracker, control, first_outcome, task, watchdog })
+        let feeder = handle.spawn(inbox.clone().feed(tracker.clone(), client.clone()));
+        Arc::new(Session { client, tracker, inbox, control, first_outcome, task, watchdog, feeder })
+    }
+
+    /// Queues a publish for the session, which completes `pending` exactly once. A session
+    /// that has ended gives it back with the reason.
+    ///
+    /// A caller without a tokio context (every language package's thread) only pushes into
+    /// the inbox and wakes the feeder: the tracker and rumqttc's channel are left to runtime
+    /// threads. A caller inside a tokio runtime (a Rust application's task or `block_on`, a
+    /// completion callback on an iotsec worker) hands the publish over itself when nothing
+    /// waits in the inbox, as rumqttc's own API does: no lock is held across a thread
+    /// wake-up there, and it saves waking the feeder for every send when the queue is full
+    /// and each PUBACK lets one more in. Checking the inbox first keeps a caller's sends in
+    /// order: while any of its earlier sends is still in the inbox, a send goes behind it.
+    pub fn send(&self, topic: String, payload: Bytes, pending: Pending) -> std::result::Result<(), (Pending, Error)> {
+        if tokio::runtime::Handle::try_current().is_ok() && self.inbox.outstanding() == 0 {
+            let client = &self.client;
+            return self.tracker.accept(pending, || {
+                client
+                    .try_publish(topic, rumqttc::QoS::AtLeastOnce, false, Vec::from(payload))
+                    .map_err(|e| Error::new(ErrorKind::Internal, format!("the session did not take the message: {e}")))
+            });
+        }
+        self.inbox.push(SendRequest { topic, payload, pending }).map_err(|(r, e)| (r.pending, e))
+    }
+
+    /// Sends accepted and not yet completed (in the inbox, queued in rumqttc or in flight).
+    pub fn outstanding(&self) -> usize {
+        self.inbox.outstanding() + self.tracker.outstanding()
     }
 
     /// Waits for the first connection attempt to end.
@@ -124,7 +167,7 @@ impl Session {
     /// sends DISCONNECT, then stops. Sends still outstanding fail with `error`.
     pub async fn shutdown(&self, flush_timeout: Duration, error: Error) {
         let deadline = Instant::now() + flush_timeout;
-        while self.tracker.outstanding() > 0 && Instant::now() < deadline && !self.task.is_finished() {
+        while self.outstanding() > 0 && Instant::now() < deadline && !self.task.is_finished() {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         self.control.closing.store(true, Ordering::SeqCst);
@@ -143,9 +186,13 @@ impl Session {
     /// (the C API promises `Destroy` runs them on the destroying thread).
     pub fn abort(&self, error: Error) {
         self.control.closing.store(true, Ordering::SeqCst);
+        // The inbox first: sends still in it fail here, and once it is closed no batch is on
+        // its way to the tracker, so closing the tracker fails all the others here too.
+        self.inbox.close_and_fail(&error);
         self.tracker.close(&error);
         self.task.abort();
         self.watchdog.abort();
+        self.feeder.abort();
     }
 
     /// Whether the session task has ended (first connect failed, or shut down).
@@ -158,6 +205,7 @@ impl Drop for Session {
     fn drop(&mut self) {
         self.task.abort();
         self.watchdog.abort();
+        self.feeder.abort();
     }
 }
 
@@ -175,6 +223,7 @@ async fn run(
     client: AsyncClient,
     endpoint: Arc<Endpoint>,
     tracker: Arc<Tracker>,
+    inbox: Arc<Inbox>,
     control: Arc<Control>,
     state: Arc<StateCell>,
     first_outcome: watch::Sender<Option<Result<()>>>,
@@ -184,9 +233,11 @@ async fn run(
 ) {
     // If this task is dropped without finishing (its runtime shut down, or it was aborted),
     // every send still waiting must hear about it rather than wait forever.
-    let _guard = CloseOnDrop(tracker.clone());
+    let _guard = CloseOnDrop(tracker.clone(), inbox.clone());
     let mut established = false;
     let mut attempt: u32 = 0;
+    // When the current (or last) connection was established.
+    let mut connected_at: Option<Instant> = None;
     state.send_replace(ConnectionState::Connecting);
     loop {
         let connecting = eventloop.network.is_none();
@@ -212,7 +263,7 @@ async fn run(
         match event {
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
                 established = true;
-                attempt = 0;
+                connected_at = Some(Instant::now());
                 if let Some(e) = expiry.filter(|_| endpoint.can_renew()) {
                     renew_at.store(renewal_time(e), Ordering::Relaxed);
                 }
@@ -233,9 +284,14 @@ async fn run(
                     // rumqttc just moved the unsent requests into its replay queue.
                     requeue_unsent(&mut eventloop, &client, &tracker);
                 }
+                if !connecting && connected_at.is_some_and(|t| t.elapsed() >= STABLE_CONNECTION) {
+                    // A connection that lasted: the back-off starts again from its first step.
+                    attempt = 0;
+                }
                 let error = map_connection_error(&e, &endpoint, established);
                 if !established {
                     tracing::warn!(client_id = %endpoint.client_id, "connect failed: {error}");
+                    inbox.close_and_fail(&error);
                     tracker.close(&error);
                     first_outcome.send_if_modified(|o| o.is_none() && { *o = Some(Err(error.clone())); true });
                     state.send_replace(ConnectionState::Disconnected { reason: Some(error) });
@@ -281,7 +337,9 @@ async fn run(
         state.send_replace(ConnectionState::Disconnected { reason: None });
     }
     let closed = Error::new(ErrorKind::Closed, "the client disconnected before the broker acknowledged this message");
-    // After this, the tracker refuses new sends, so none can slip into a dead session.
+    // After this, the inbox and the tracker refuse new sends, so none can slip into a dead
+    // session.
+    inbox.close_and_fail(&closed);
     tracker.close(&closed);
     first_outcome.send_if_modified(|o| {
         o.is_none() && {
@@ -291,11 +349,13 @@ async fn run(
     });
 }
 
-struct CloseOnDrop(Arc<Tracker>);
+struct CloseOnDrop(Arc<Tracker>, Arc<Inbox>);
 
 impl Drop for CloseOnDrop {
     fn drop(&mut self) {
-        self.0.close(&Error::new(ErrorKind::Closed, "the session ended (client closed, or its runtime shut down) before the broker acknowledged this message"));
+        let error = Error::new(ErrorKind::Closed, "the session ended (client closed, or its runtime shut down) before the broker acknowledged this message");
+        self.1.close_and_fail(&error);
+        self.0.close(&error);
     }
 }
 
@@ -312,8 +372,9 @@ impl Drop for CloseOnDrop {
 /// 10 s to drain even on loopback). Back in the channel, they go out at full speed within the
 /// in-flight limit.
 ///
-/// The tracker's lock is held throughout, so no new send enters the channel meanwhile: the
-/// channel's order stays the tracker's FIFO order. Requests that entered the channel after
+/// The tracker's lock is held throughout, so no new send enters the channel meanwhile (the
+/// inbox's feeder needs that lock to hand one over; sends still in the inbox are naturally
+/// behind): the channel's order stays the tracker's FIFO order. Requests that entered the channel after
 /// rumqttc emptied it are collected again (`clean()` again) so they stay behind the older ones.
 fn requeue_unsent(eventloop: &mut EventLoop, client: &AsyncClient, tracker: &Tracker) {
     tracker.exclusive(|| {

@@ -2,9 +2,9 @@
 //!
 //! rumqttc assigns packet ids inside its event loop, so a sender cannot know its id up front.
 //! It does process requests strictly in channel order and reports each new PUBLISH as
-//! `Outgoing::Publish(pkid)` (or `Outgoing::AwaitAck(pkid)` when the id is still taken). So a
-//! send pushes its completion on a FIFO *while* it enqueues the request (one lock keeps the two
-//! in the same order), and the event loop moves the front of the FIFO to slot `pkid` when the
+//! `Outgoing::Publish(pkid)` (or `Outgoing::AwaitAck(pkid)` when the id is still taken). So the
+//! session's feeder (see `inbox`) pushes each send's completion on a FIFO *while* it enqueues
+//! the request (one lock keeps the two in the same order), and the event loop moves the front of the FIFO to slot `pkid` when the
 //! publish goes out. A re-send after a reconnect reuses an id whose slot is still occupied and
 //! so takes nothing from the FIFO.
 
