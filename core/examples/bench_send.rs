@@ -2,17 +2,21 @@
 //!
 //! ```text
 //! cargo run --release -p iotsec --example bench_send -- [--count 20000] [--inflight 100]
-//!     [--modes raw-await,await,raw-pipelined,pipelined] [--rounds 3] [--port P --ca CA.pem] [--json]
+//!     [--modes raw-await,await,thread-await,thread-callback,raw-pipelined,pipelined] [--rounds 3] [--port P --ca CA.pem] [--json]
 //! ```
 //! Without `--port`, it starts its own mosquitto (TLS on 127.0.0.1, `set_tcp_nodelay true`).
 //! Every mode sends the same guide-sized security message (499 bytes, the guide's example
 //! made valid) on the same topic bytes. `raw-*` is the floor: rumqttc alone, no iotsec, same
 //! in-flight window: `raw-await` publishes, polls until the PUBACK and only then publishes the
-//! next, all in one task (the tightest loop an application can write); `raw-pipelined` keeps up
+//! next, all in one task on the runtime (the tightest loop an application can write); `raw-pipelined` keeps up
 //! to `--inflight` PUBLISHes in flight. `await` awaits each `send_message` from a task on a
 //! multi-threaded runtime (as a tokio application does); `pipelined` hands `send_messages` the
-//! whole batch. Each round runs every mode in turn; the median round of each mode is reported
-//! (messages/second, client CPU per message, ratio to raw).
+//! whole batch. `thread-await` and `thread-callback` are the language packages' case: a plain
+//! `std::thread` (not a tokio worker; the session runs on iotsec's shared runtime) awaits each
+//! send with `send_message_blocking` (Java, C#), or with `send_message_with` and a condition
+//! variable (the C runner); their floor is `raw-await`. Each round runs every mode in turn; the
+//! median round of each mode is reported (messages/second, client CPU per message, context
+//! switches per message, ratio to raw).
 //! Other languages' benchmarks run the `raw-*` modes with `--json` as their floor.
 
 use std::time::{Duration, Instant};
@@ -41,6 +45,8 @@ fn args() -> Args {
         modes: vec![
             "raw-await".into(),
             "await".into(),
+            "thread-await".into(),
+            "thread-callback".into(),
             "raw-pipelined".into(),
             "pipelined".into(),
         ],
@@ -66,31 +72,49 @@ fn args() -> Args {
     a
 }
 
-/// User + system CPU time of this process.
-fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, r)| r.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0)
-        + fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
-    Duration::from_millis(ticks * 10)
+/// `struct rusage` of Linux on 64-bit targets (two `timeval`s, then 14 longs).
+#[repr(C)]
+#[derive(Default)]
+struct RUsage {
+    utime: [i64; 2],
+    stime: [i64; 2],
+    rest: [i64; 14],
+}
+
+extern "C" {
+    fn getrusage(who: i32, usage: *mut RUsage) -> i32;
+}
+
+/// User + system CPU time and context switches (voluntary + involuntary) of this process,
+/// every thread, ended ones included.
+fn usage() -> (Duration, u64) {
+    let mut u = RUsage::default();
+    // SAFETY: `RUsage` has the layout of `struct rusage` on 64-bit Linux; RUSAGE_SELF = 0.
+    if unsafe { getrusage(0, &mut u) } != 0 {
+        return (Duration::ZERO, 0);
+    }
+    let us = |tv: [i64; 2]| Duration::from_micros((tv[0] * 1_000_000 + tv[1]) as u64);
+    // rest: maxrss ixrss idrss isrss minflt majflt nswap inblock oublock msgsnd msgrcv nsignals nvcsw nivcsw
+    (us(u.utime) + us(u.stime), (u.rest[12] + u.rest[13]) as u64)
 }
 
 struct Outcome {
     mode: String,
     elapsed: Duration,
     cpu: Duration,
+    switches: u64,
 }
 
 fn measure(mode: &str, f: impl FnOnce()) -> Outcome {
-    let (c0, t0) = (cpu_time(), Instant::now());
+    let ((c0, s0), t0) = (usage(), Instant::now());
     f();
+    let elapsed = t0.elapsed();
+    let (c1, s1) = usage();
     Outcome {
         mode: mode.to_string(),
-        elapsed: t0.elapsed(),
-        cpu: cpu_time().saturating_sub(c0),
+        elapsed,
+        cpu: c1.saturating_sub(c0),
+        switches: s1.saturating_sub(s0),
     }
 }
 
@@ -232,7 +256,14 @@ fn main() {
                     ))
                 }),
                 "raw-await" => measure(mode, || {
-                    rt.block_on(raw_await(&device, port, &ca, a.count, topic))
+                    // A task on the runtime, as the `await` mode's loop: the worker the socket
+                    // wakes for a PUBACK is the one that publishes the next message.
+                    let (ca, n) = (ca.clone(), a.count);
+                    rt.block_on(async move {
+                        tokio::spawn(async move { raw_await(&device, port, &ca, n, topic).await })
+                            .await
+                            .unwrap()
+                    })
                 }),
                 "await" | "pipelined" => {
                     let client = Client::from_connection_string(
@@ -264,6 +295,48 @@ fn main() {
                     rt.block_on(client.close());
                     o
                 }
+                "thread-await" | "thread-callback" => {
+                    // A foreign caller: its own thread, no tokio context, so the session runs on
+                    // iotsec's shared runtime, as for every language package.
+                    let (mode, n, m) = (mode.clone(), a.count, message.clone());
+                    std::thread::spawn(move || {
+                        let client = Client::from_connection_string(
+                            &iotsec_testkit::test_connection_string(&device, None),
+                            options,
+                        )
+                        .unwrap();
+                        client.connect_blocking().unwrap();
+                        let o = measure(&mode, || {
+                            if mode == "thread-await" {
+                                for _ in 0..n {
+                                    client.send_message_blocking(&m).unwrap();
+                                }
+                            } else {
+                                // The C runner's loop: a completion callback signals a condvar.
+                                use std::sync::{Arc, Condvar, Mutex};
+                                let done = Arc::new((Mutex::new(0usize), Condvar::new()));
+                                for i in 0..n {
+                                    let d = done.clone();
+                                    client
+                                        .send_message_with(&m, move |r| {
+                                            r.unwrap();
+                                            *d.0.lock().unwrap() += 1;
+                                            d.1.notify_one();
+                                        })
+                                        .unwrap();
+                                    let mut g = done.0.lock().unwrap();
+                                    while *g <= i {
+                                        g = done.1.wait(g).unwrap();
+                                    }
+                                }
+                            }
+                        });
+                        client.close_blocking();
+                        o
+                    })
+                    .join()
+                    .unwrap()
+                }
                 other => panic!("unknown mode {other}"),
             };
             all.push(outcome);
@@ -282,30 +355,33 @@ fn main() {
                 mode: median.mode.clone(),
                 elapsed: median.elapsed,
                 cpu: median.cpu,
+                switches: median.switches,
             }
         })
         .collect();
     let rate = |o: &Outcome| a.count as f64 / o.elapsed.as_secs_f64();
     let find = |m: &str| outcomes.iter().find(|o| o.mode == m).map(rate);
     for o in &outcomes {
-        let floor = if o.mode.contains("await") {
-            find("raw-await")
-        } else {
+        let floor = if o.mode.contains("pipelined") {
             find("raw-pipelined")
+        } else {
+            find("raw-await")
         };
         let ratio = floor.map(|f| rate(o) / f);
         let cpu_us = o.cpu.as_secs_f64() * 1e6 / a.count as f64;
+        let switches = o.switches as f64 / a.count as f64;
         if a.json {
             println!(
-                "{{\"mode\":\"{}\",\"count\":{},\"inflight\":{},\"seconds\":{:.4},\"msgs_per_sec\":{:.1},\"cpu_us_per_msg\":{:.2},\"ratio_to_raw\":{}}}",
-                o.mode, a.count, a.inflight, o.elapsed.as_secs_f64(), rate(o), cpu_us, ratio.map(|r| format!("{r:.3}")).unwrap_or("null".into())
+                "{{\"mode\":\"{}\",\"count\":{},\"inflight\":{},\"seconds\":{:.4},\"msgs_per_sec\":{:.1},\"cpu_us_per_msg\":{:.2},\"switches_per_msg\":{:.2},\"ratio_to_raw\":{}}}",
+                o.mode, a.count, a.inflight, o.elapsed.as_secs_f64(), rate(o), cpu_us, switches, ratio.map(|r| format!("{r:.3}")).unwrap_or("null".into())
             );
         } else {
             println!(
-                "{:<14} {:>9.0} msg/s  {:>6.1} µs CPU/msg  {}",
+                "{:<16} {:>9.0} msg/s  {:>6.1} µs CPU/msg  {:>5.1} ctx sw/msg  {}",
                 o.mode,
                 rate(o),
                 cpu_us,
+                switches,
                 ratio.map(|r| format!("{r:.2}x raw")).unwrap_or_default()
             );
         }
