@@ -545,23 +545,7 @@ fn soak_mosquitto(a: &Args, seed: u64, work: &Path) -> Outcome {
         Err(e) => return fail(o, e),
     };
     let connects_before = CONNECTED.load(Ordering::SeqCst);
-    // Restarts start once the client is established: a *first* connect that fails is reported
-    // to the sends (wrong CA, key or port must not wait forever), later losses are retried.
-    if let Err(e) = client.connect_blocking() {
-        return fail(o, format!("first connect: {e}"));
-    }
-    let progress = Arc::new(Progress::default());
-    let (mut connects_at_kill, mut ok_at_restart) = (connects_before, 0);
-    let sender = spawn_sender(client.clone(), run.clone(), a.messages, progress.clone());
-
-    for point in kill_points(&mut rng, a.restarts, a.messages / 20, a.messages * 3 / 4) {
-        // Each restart interrupts live traffic: the client has reconnected since the last one
-        // and acknowledgements flow again.
-        if !wait_for_kill_point(deadline, &progress, a.messages, point, connects_at_kill, ok_at_restart) {
-            o.error.get_or_insert(format!("the stream ended after {} of {} restarts (too few messages?)", o.restarts, a.restarts));
-            break;
-        }
-        connects_at_kill = CONNECTED.load(Ordering::SeqCst);
+    if let Err(e) = stream_with_restarts(a, &mut o, &mut rng, &client, &run, deadline, |o, down| {
         let pid = broker.pid();
         let stopped = match signal {
             Signal::Term => broker.terminate(Duration::from_secs(30)),
@@ -574,13 +558,61 @@ fn soak_mosquitto(a: &Args, seed: u64, work: &Path) -> Outcome {
         if let Err(e) = stopped {
             o.error = Some(format!("stopping mosquitto: {e}"));
         }
-        // Down for a while: the client retries with back-off, sends wait in its queue.
-        std::thread::sleep(Duration::from_millis(rng.u64(100..1500)));
+        std::thread::sleep(down);
         if let Err(e) = broker.restart() {
             o.error = Some(format!("restarting mosquitto: {e}"));
-            break;
+            return false;
         }
         track_child(broker.pid());
+        true
+    }) {
+        return fail(o, e);
+    }
+    let wanted: Vec<usize> = (0..a.messages).collect();
+    let grace = (Instant::now() + Duration::from_secs(60)).min(deadline.max(Instant::now() + Duration::from_secs(10)));
+    let tally = wait_for_ids(grace, &wanted, || recorder_tally(&recorder, &run, a.messages));
+    report_tally(&mut o, &tally, &wanted);
+    o.extra.push(("connects".into(), (CONNECTED.load(Ordering::SeqCst) - connects_before).to_string()));
+    client.close_blocking();
+    let pid = broker.pid();
+    drop(broker);
+    untrack_child(pid);
+    o
+}
+
+/// Connects `client` (a *first* connect that fails is the run's error), streams the run's
+/// messages through it from a sender thread, and calls `restart` at each kill point with how
+/// long to stay down; `restart` stops and starts what the run kills and returns `false` when
+/// it could not start it again. Fills in the send counts of `o`.
+fn stream_with_restarts(
+    a: &Args,
+    o: &mut Outcome,
+    rng: &mut fastrand::Rng,
+    client: &Client,
+    run: &str,
+    deadline: Instant,
+    mut restart: impl FnMut(&mut Outcome, Duration) -> bool,
+) -> Result<(), String> {
+    // Restarts start once the client is established: a *first* connect that fails is reported
+    // to the sends (wrong CA, key or port must not wait forever), later losses are retried.
+    let mut connects_at_kill = CONNECTED.load(Ordering::SeqCst);
+    client.connect_blocking().map_err(|e| format!("first connect: {e}"))?;
+    let progress = Arc::new(Progress::default());
+    let mut ok_at_restart = 0;
+    let sender = spawn_sender(client.clone(), run.to_string(), a.messages, progress.clone());
+
+    for point in kill_points(rng, a.restarts, a.messages / 20, a.messages * 3 / 4) {
+        // Each restart interrupts live traffic: the client has reconnected since the last one
+        // and acknowledgements flow again.
+        if !wait_for_kill_point(deadline, &progress, a.messages, point, connects_at_kill, ok_at_restart) {
+            o.error.get_or_insert(format!("the stream ended after {} of {} restarts (too few messages?)", o.restarts, a.restarts));
+            break;
+        }
+        connects_at_kill = CONNECTED.load(Ordering::SeqCst);
+        // Down for a while: the client retries with back-off, sends wait in its queue.
+        if !restart(o, Duration::from_millis(rng.u64(100..1500))) {
+            break;
+        }
         o.restarts += 1;
         ok_at_restart = progress.ok.load(Ordering::SeqCst);
     }
@@ -595,16 +627,7 @@ fn soak_mosquitto(a: &Args, seed: u64, work: &Path) -> Outcome {
     if let Some(e) = progress.error_summary() {
         o.extra.push(("send_errors".into(), format!("\"{e}\"")));
     }
-    let wanted: Vec<usize> = (0..a.messages).collect();
-    let grace = (Instant::now() + Duration::from_secs(60)).min(deadline.max(Instant::now() + Duration::from_secs(10)));
-    let tally = wait_for_ids(grace, &wanted, || recorder_tally(&recorder, &run, a.messages));
-    report_tally(&mut o, &tally, &wanted);
-    o.extra.push(("connects".into(), (CONNECTED.load(Ordering::SeqCst) - connects_before).to_string()));
-    client.close_blocking();
-    let pid = broker.pid();
-    drop(broker);
-    untrack_child(pid);
-    o
+    Ok(())
 }
 
 fn report_tally(o: &mut Outcome, tally: &Tally, wanted: &[usize]) {
@@ -765,47 +788,21 @@ fn soak_hub(a: &Args, seed: u64, work: &Path) -> Outcome {
         Err(e) => return fail(o, e),
     };
     let connects_before = CONNECTED.load(Ordering::SeqCst);
-    // Restarts start once the client is established: a *first* connect that fails is reported
-    // to the sends (wrong CA, key or port must not wait forever), later losses are retried.
-    if let Err(e) = client.connect_blocking() {
-        return fail(o, format!("first connect: {e}"));
-    }
-    let progress = Arc::new(Progress::default());
-    let (mut connects_at_kill, mut ok_at_restart) = (connects_before, 0);
-    let sender = spawn_sender(client.clone(), run.clone(), a.messages, progress.clone());
-
-    for point in kill_points(&mut rng, a.restarts, a.messages / 20, a.messages * 3 / 4) {
-        // Each restart interrupts live traffic: the client has reconnected since the last one
-        // and acknowledgements flow again.
-        if !wait_for_kill_point(deadline, &progress, a.messages, point, connects_at_kill, ok_at_restart) {
-            o.error.get_or_insert(format!("the stream ended after {} of {} restarts (too few messages?)", o.restarts, a.restarts));
-            break;
-        }
-        connects_at_kill = CONNECTED.load(Ordering::SeqCst);
+    if let Err(e) = stream_with_restarts(a, &mut o, &mut rng, &client, &run, deadline, |o, down| {
         if let Err(e) = stop_process(&mut hub.child, signal) {
             o.error = Some(e);
         }
-        std::thread::sleep(Duration::from_millis(rng.u64(100..1500)));
+        std::thread::sleep(down);
         hub = match start_hub_process(&data_dir, port, &ready) {
             Ok(h) => h,
             Err(e) => {
                 o.error = Some(format!("restarting the hub: {e}"));
-                break;
+                return false;
             }
         };
-        o.restarts += 1;
-        ok_at_restart = progress.ok.load(Ordering::SeqCst);
-    }
-    let _ = sender.join();
-    let all_done = wait_until(deadline, || progress.completed() >= a.messages);
-    o.sends_ok = progress.ok.load(Ordering::SeqCst);
-    o.sends_failed = progress.failed.load(Ordering::SeqCst);
-    o.incomplete = a.messages - progress.completed().min(a.messages);
-    if !all_done {
-        o.error.get_or_insert_with(|| "some sends never completed".into());
-    }
-    if let Some(e) = progress.error_summary() {
-        o.extra.push(("send_errors".into(), format!("\"{e}\"")));
+        true
+    }) {
+        return fail(o, e);
     }
     o.extra.push(("connects".into(), (CONNECTED.load(Ordering::SeqCst) - connects_before).to_string()));
     client.close_blocking();
