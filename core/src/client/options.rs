@@ -136,21 +136,12 @@ pub enum MessageIdPolicy {
 }
 
 impl MessageIdPolicy {
-    /// The name the language packages accept (`never`, `when_unset`).
+    /// The name the language packages accept (`never`, `when_unset`; read by
+    /// [`ClientOptions::set_by_name`], which also takes `WhenUnset` and `when-unset`).
     pub fn name(self) -> &'static str {
         match self {
             MessageIdPolicy::Never => "never",
             MessageIdPolicy::WhenUnset => "when_unset",
-        }
-    }
-
-    /// Parses [`MessageIdPolicy::name`], ignoring case, `-` and `_` (`WhenUnset`, `when-unset`).
-    pub fn from_name(name: &str) -> Option<Self> {
-        let folded: String = name.chars().filter(|c| *c != '_' && *c != '-').collect::<String>().to_ascii_lowercase();
-        match folded.as_str() {
-            "never" => Some(MessageIdPolicy::Never),
-            "whenunset" => Some(MessageIdPolicy::WhenUnset),
-            _ => None,
         }
     }
 }
