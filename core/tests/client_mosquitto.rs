@@ -33,6 +33,30 @@ impl Broker {
     fn client(&self, device: &str, module: Option<&str>) -> Client {
         Client::from_connection_string(&test_connection_string(device, module), self.options()).unwrap()
     }
+
+    /// The first run of a durable-queue test: a client whose broker never answers accepts `n`
+    /// messages (ids `{prefix}-{i}`) into the queue file, then goes away unacknowledged.
+    fn leave_in_durable_queue(&self, queue: &std::path::Path, device: &str, prefix: &str, n: usize) {
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let options = ClientOptions { port: Some(silent.local_addr().unwrap().port()), durable_queue: Some(queue.to_path_buf()), ..self.options() };
+        let client = Client::from_connection_string(&test_connection_string(device, None), options).unwrap();
+        for i in 0..n {
+            client.send_message_with(&Message::new("{}").with_message_id(format!("{prefix}-{i}")), |_| {}).unwrap();
+        }
+    }
+}
+
+/// A client on a durable queue file another client just left, retrying for up to 10 s while
+/// that client's writer thread may still be closing the file.
+async fn reopen_durable(device: &str, options: ClientOptions) -> Client {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match Client::from_connection_string(&test_connection_string(device, None), options.clone()) {
+            Ok(c) => return c,
+            Err(e) if std::time::Instant::now() < deadline && e.kind() == ErrorKind::Io => tokio::time::sleep(Duration::from_millis(50)).await,
+            Err(e) => panic!("{e}"),
+        }
+    }
 }
 
 fn golden_message() -> Message {
@@ -322,28 +346,12 @@ async fn durable_queue_delivers_what_an_earlier_run_accepted() {
     let b = broker();
     let dir = tempfile::tempdir().unwrap();
     let queue = dir.path().join("queue.redb");
-    {
-        // Run 1: the broker never answers, so nothing is acknowledged; then the client goes
-        // away as a crashed process would.
-        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let options = ClientOptions { port: Some(silent.local_addr().unwrap().port()), durable_queue: Some(queue.clone()), ..b.options() };
-        let client = Client::from_connection_string(&test_connection_string("durable", None), options).unwrap();
-        for i in 0..5 {
-            client.send_message_with(&Message::new("{}").with_message_id(format!("d-{i}")), |_| {}).unwrap();
-        }
-        drop(client);
-    }
+    // Run 1: the broker never answers, so nothing is acknowledged; then the client goes away
+    // as a crashed process would.
+    b.leave_in_durable_queue(&queue, "durable", "d", 5);
     // Run 2: a new client on the same queue file delivers them without being asked to send.
     let options = ClientOptions { durable_queue: Some(queue.clone()), ..b.options() };
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let client = loop {
-        match Client::from_connection_string(&test_connection_string("durable", None), options.clone()) {
-            Ok(c) => break c,
-            // The first run's writer thread may still be closing the file.
-            Err(e) if std::time::Instant::now() < deadline && e.kind() == ErrorKind::Io => tokio::time::sleep(Duration::from_millis(50)).await,
-            Err(e) => panic!("{e}"),
-        }
-    };
+    let client = reopen_durable("durable", options).await;
     let got = b.recorder.wait_for("devices/durable/", 5, Duration::from_secs(20));
     let ids: HashSet<String> = got.iter().map(|r| r.topic.rsplit("%24.mid=").next().unwrap().to_string()).collect();
     assert_eq!(ids, (0..5).map(|i| format!("d-{i}")).collect::<HashSet<_>>());
@@ -481,24 +489,9 @@ async fn durable_leftovers_beyond_the_queue_capacity_are_all_delivered() {
     let b = broker();
     let dir = tempfile::tempdir().unwrap();
     let queue = dir.path().join("queue.redb");
-    {
-        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let options = ClientOptions { port: Some(silent.local_addr().unwrap().port()), durable_queue: Some(queue.clone()), ..b.options() };
-        let client = Client::from_connection_string(&test_connection_string("leftovers", None), options).unwrap();
-        for i in 0..600 {
-            client.send_message_with(&Message::new("{}").with_message_id(format!("l-{i}")), |_| {}).unwrap();
-        }
-        drop(client);
-    }
+    b.leave_in_durable_queue(&queue, "leftovers", "l", 600);
     let options = ClientOptions { durable_queue: Some(queue.clone()), queue_capacity: 100, ..b.options() };
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let client = loop {
-        match Client::from_connection_string(&test_connection_string("leftovers", None), options.clone()) {
-            Ok(c) => break c,
-            Err(e) if std::time::Instant::now() < deadline && e.kind() == ErrorKind::Io => tokio::time::sleep(Duration::from_millis(50)).await,
-            Err(e) => panic!("{e}"),
-        }
-    };
+    let client = reopen_durable("leftovers", options).await;
     // New sends while the leftovers go out: they all take their places too.
     for i in 0..50 {
         client.send_message(&Message::new("{}").with_message_id(format!("n-{i}"))).await.unwrap();
