@@ -40,6 +40,22 @@ pub(crate) struct Recovered {
 pub(crate) struct DurableQueue {
     ops: mpsc::Sender<Op>,
     next_id: AtomicU64,
+    /// Joined on drop, so the file is closed (and its last removals committed) when the
+    /// client is gone: a new client can open it at once, and nothing of redb outlives it.
+    writer: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for DurableQueue {
+    fn drop(&mut self) {
+        // The writer ends when its channel closes: drop our sender (the only one) first.
+        let (closed, _) = mpsc::channel();
+        drop(std::mem::replace(&mut self.ops, closed));
+        if let Some(writer) = self.writer.take() {
+            if writer.thread().id() != std::thread::current().id() {
+                let _ = writer.join();
+            }
+        }
+    }
 }
 
 fn store_error(e: impl std::fmt::Display) -> Error {
@@ -84,11 +100,11 @@ impl DurableQueue {
         }
         let next_id = recovered.last().map(|r| r.id + 1).unwrap_or(1);
         let (ops, rx) = mpsc::channel();
-        std::thread::Builder::new()
+        let writer = std::thread::Builder::new()
             .name("iotsec-durable".into())
             .spawn(move || writer(db, rx))
             .map_err(store_error)?;
-        Ok((DurableQueue { ops, next_id: AtomicU64::new(next_id) }, recovered))
+        Ok((DurableQueue { ops, next_id: AtomicU64::new(next_id), writer: Some(writer) }, recovered))
     }
 
     /// Stores a publish; `done` runs once it is durable (or failed). Returns its id.
